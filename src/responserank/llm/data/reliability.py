@@ -1,0 +1,170 @@
+"""Annotator reliability (ARM) -> the per-comparison ``reliability`` used by the RAPL losses.
+
+An ARM column is used either as is (``is_prob=False``: the value is beta, p or m directly) or as
+a probability q that the label is correct (``is_prob=True``), which the loss library maps to
+beta = max(0, logit q), p = max(0, 2q - 1) or m (``map_to`` names which one the loss consumes).
+A raw behavioural ARM can first be calibrated against TRUE: a one-feature logistic (or isotonic)
+regression of ``correct_chosen`` on the ARM over a TRUE split turns it into such a q.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from responserank.losses import beta_from_correctness, margin_from_correctness, p_from_correctness
+
+log = logging.getLogger(__name__)
+
+MAPPINGS: dict[str, Callable[[torch.Tensor], torch.Tensor] | None] = {
+    "raw": None,
+    "beta": beta_from_correctness,
+    "p": p_from_correctness,
+    "margin": margin_from_correctness,
+}
+# Raw ARMs used directly must lie in the parameter's domain; values outside (validation rows
+# scaled with training min/max) are clipped with a warning.
+RAW_DOMAINS: dict[str, tuple[float | None, float | None]] = {
+    "raw": (None, None),
+    "beta": (0.0, None),
+    "p": (0.0, 1.0),
+    "margin": (None, None),
+}
+CALIBRATION_METHODS = ("logistic", "isotonic")
+
+
+def fit_arm_calibrator(
+    arm: np.ndarray, correct: np.ndarray, method: str = "logistic"
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Fit P(correct | ARM) and return it as a function of the ARM.
+
+    ``logistic`` is scikit-learn's L2 logistic regression with C = 1 and its lbfgs defaults
+    (tol 1e-4, at most 100 iterations): exactly these settings reproduce the published
+    ``TRUE_calibrated_*`` LIE columns. ``isotonic`` is a monotone (non-decreasing) step fit,
+    clipped outside the fitted range.
+    """
+    x = np.asarray(arm, dtype=float).reshape(-1, 1)
+    y = np.asarray(correct, dtype=float)
+    if len(np.unique(y)) < 2 and method == "logistic":
+        raise ValueError("calibration needs both correct and incorrect labels in the fit split")
+    if method == "logistic":
+        model = LogisticRegression(C=1.0, solver="lbfgs", tol=1e-4, max_iter=100)
+        model.fit(x, y.astype(int))
+        return lambda values: model.predict_proba(np.asarray(values, float).reshape(-1, 1))[:, 1]
+    if method == "isotonic":
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+        iso.fit(x[:, 0], y)
+        return lambda values: iso.predict(np.asarray(values, dtype=float))
+    raise ValueError(f"unknown calibration method {method!r}; choose one of {CALIBRATION_METHODS}")
+
+
+@dataclass(frozen=True)
+class ArmCalibration:
+    """Where and how to calibrate an ARM against TRUE (default: the fold's no_repeats cal split)."""
+
+    true_path: str | os.PathLike[str] | None = None
+    fold: int = 0
+    split: str = "cal"
+    layout: str = "no_repeats"
+    method: str = "logistic"
+    label: str = "correct_chosen"
+
+    def fit(self, arm_column: str) -> Callable[[np.ndarray], np.ndarray]:
+        from responserank.llm.data.sources.scale import load_scale_true_split
+        from responserank.llm.data.sources.true import load_true_split
+
+        if self.label == "accuracy":
+            table = load_scale_true_split(self.true_path, self.fold, self.split, self.layout)
+        else:
+            table = load_true_split(self.true_path, self.fold, self.split, self.layout)
+        where = f"TRUE {self.layout}/{self.split} fold {self.fold}"
+        _check_arm(table, arm_column, where)
+        return fit_arm_calibrator(table[arm_column], table[self.label], self.method)
+
+
+def _check_arm(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    if column not in table.columns:
+        numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+        raise KeyError(f"{where}: no ARM column {column!r}; numeric columns: {numeric}")
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{where}: row {row}, field {column!r}: expected a finite ARM value, "
+            f"got {table[column].iloc[row]!r}"
+        )
+    return values
+
+
+@dataclass(frozen=True)
+class ReliabilitySignal:
+    """Fills ``reliability`` from the ARM ``column`` (see the module docstring)."""
+
+    column: str
+    is_prob: bool = False
+    map_to: str = "raw"
+    calibration: ArmCalibration | None = None
+
+    def __post_init__(self) -> None:
+        if self.map_to not in MAPPINGS:
+            raise ValueError(f"unknown map_to {self.map_to!r}; choose one of {list(MAPPINGS)}")
+        if self.calibration is not None and not self.is_prob:
+            raise ValueError(
+                "a calibrated ARM is a probability of correctness: set is_prob=true with calibration"
+            )
+
+    def apply(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """Fill ``reliability`` in every named table (e.g. train and eval) with one fitted map."""
+        calibrator = self.calibration.fit(self.column) if self.calibration else None
+        return {name: self._fill(t, name, calibrator) for name, t in tables.items()}
+
+    def _fill(
+        self,
+        table: pd.DataFrame,
+        name: str,
+        calibrator: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> pd.DataFrame:
+        values = _check_arm(table, self.column, name)
+        if calibrator is not None:
+            values = calibrator(values)
+        out = table.copy()
+        out["reliability"] = self._map(values, name)
+        out["arm_value"] = values
+        return out
+
+    def _map(self, values: np.ndarray, name: str) -> np.ndarray:
+        if self.is_prob:
+            outside = (values < 0) | (values > 1)
+            if outside.any():
+                row = int(np.flatnonzero(outside)[0])
+                raise ValueError(
+                    f"{name}: row {row}, field {self.column!r}: expected a probability in "
+                    f"[0, 1] (is_prob=true), got {values[row]!r}"
+                )
+            mapping = MAPPINGS[self.map_to]
+            if mapping is None:
+                return values.astype(float)
+            return mapping(torch.tensor(values, dtype=torch.float64)).numpy()
+        low, high = RAW_DOMAINS[self.map_to]
+        clipped = np.clip(values, low, high) if (low, high) != (None, None) else values
+        changed = int((clipped != values).sum())
+        if changed:
+            log.warning(
+                "%s: %d value(s) of ARM %r fall outside the %s domain [%s, %s] and were clipped",
+                name,
+                changed,
+                self.column,
+                self.map_to,
+                low,
+                high,
+            )
+        return clipped.astype(float)

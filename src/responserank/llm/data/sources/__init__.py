@@ -1,0 +1,1 @@
+"""Preference data sources: one module per dataset, each producing the comparison table."""

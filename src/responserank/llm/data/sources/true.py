@@ -1,0 +1,135 @@
+"""TRUE: 1,150 two-option items with one annotation each, for modelling annotator correctness.
+
+Layout of the TRUE folder (as published): ``no_repeats/{train,val,cal}_single_<k>.csv`` (each
+item once; 690 / 230 / 230 rows) and ``repeated_orders/{train,val,cal}_double_<k>.csv`` (each item
+in both A/B orders, twice the rows, with an ``ordering`` column). ``correct_chosen`` is the label
+(did the annotator pick the correct option) and ``prompt_response_group`` (question plus both
+options) is the input of the TRUE reliability model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from responserank.llm.data.sources.comparisons import SourceSplits, comparison_table
+from responserank.llm.data.sources.tables import (
+    DataValidationError,
+    as_binary,
+    check_choice,
+    check_numeric,
+    check_text,
+    data_root,
+    read_table,
+    require_columns,
+)
+
+LAYOUTS = {"no_repeats": "single", "repeated_orders": "double"}
+SPLITS = ("train", "val", "cal")
+OPTION_TYPES = ("correct", "incorrect")
+
+REQUIRED_COLUMNS = (
+    "IDs",
+    "prompt",
+    "chosen",
+    "rejected",
+    "chosen_type",
+    "rejected_type",
+    "correct_chosen",
+    "prompt_response_group",
+)
+PROBABILITY_COLUMNS = ("confidence_scores", "accuracy")
+SCALED_COLUMNS = ("decision_time", "number_of_clicks")
+RAW_COLUMNS = ("raw_decision_time", "raw_number_of_clicks")
+
+
+def true_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """The TRUE folder: ``path`` when given, else ``$RR_DATA_DIR/true``."""
+    return Path(path).expanduser() if path else data_root() / "true"
+
+
+def split_file(
+    path: str | os.PathLike[str] | None, fold: int, split: str, layout: str, prefix: str = ""
+) -> Path:
+    if layout not in LAYOUTS:
+        raise ValueError(f"TRUE layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    if split not in SPLITS:
+        raise ValueError(f"TRUE split must be one of {list(SPLITS)}, got {split!r}")
+    return true_dir(path) / layout / f"{prefix}{split}_{LAYOUTS[layout]}_{int(fold)}.csv"
+
+
+def validate_true_frame(
+    df: pd.DataFrame, where: str, *, layout: str, required: tuple[str, ...]
+) -> None:
+    """Schema and value checks shared by TRUE and scale_TRUE files."""
+    require_columns(df, required + (("ordering",) if layout == "repeated_orders" else ()), where)
+    for column in ("prompt", "chosen", "rejected", "prompt_response_group"):
+        check_text(df, column, where)
+    check_choice(df, "chosen_type", OPTION_TYPES, where)
+    check_choice(df, "rejected_type", OPTION_TYPES, where)
+    check_numeric(df, "IDs", where)
+    correct = as_binary(df, "correct_chosen", where)
+    inconsistent = (correct == 1) != (df["chosen_type"] == "correct")
+    if inconsistent.any():
+        row = int(inconsistent.to_numpy().nonzero()[0][0])
+        raise DataValidationError(
+            f"{where}: row {row}, field 'correct_chosen': expected "
+            f"{int(not correct.iloc[row])} for chosen_type {df['chosen_type'].iloc[row]!r}, "
+            f"got {df['correct_chosen'].iloc[row]!r}"
+        )
+    if layout == "repeated_orders":
+        check_choice(df, "ordering", (1, 2), where)
+    for column in PROBABILITY_COLUMNS:
+        if column in df.columns:
+            check_numeric(df, column, where, low=0.0, high=1.0)
+    for column in SCALED_COLUMNS:
+        if column in df.columns:
+            check_numeric(df, column, where)
+    for column in RAW_COLUMNS:
+        if column in df.columns:
+            check_numeric(df, column, where, low=0.0)
+
+
+def true_comparisons(df: pd.DataFrame, where: str, *, fold: int, split: str) -> pd.DataFrame:
+    """Comparison table from a validated TRUE-style frame; every other column passes through."""
+    ids = [f"true-{int(i)}" for i in df["IDs"]]
+    if "ordering" in df.columns:
+        ids = [f"{i}-order{int(o)}" for i, o in zip(ids, df["ordering"], strict=True)]
+    extra = df.drop(columns=["prompt", "chosen", "rejected"]).rename(
+        columns={"categories": "category"}
+    )
+    extra.insert(0, "question", df["prompt"].to_numpy())
+    extra["correct_chosen"] = as_binary(df, "correct_chosen", where).to_numpy()
+    extra["true_fold"] = int(fold)
+    extra["true_split"] = split
+    return comparison_table(
+        comparison_id=ids, prompt="", chosen=df["chosen"], rejected=df["rejected"], extra=extra
+    )
+
+
+def load_true_split(
+    path: str | os.PathLike[str] | None,
+    fold: int,
+    split: str,
+    layout: str = "no_repeats",
+) -> pd.DataFrame:
+    """Comparisons of one TRUE file (``split`` = "train", "val" or "cal")."""
+    file = split_file(path, fold, split, layout)
+    df = read_table(file)
+    validate_true_frame(df, str(file), layout=layout, required=REQUIRED_COLUMNS)
+    return true_comparisons(df, str(file), fold=fold, split=split)
+
+
+def load_true(
+    path: str | os.PathLike[str] | None = None,
+    fold: int = 0,
+    layout: str = "no_repeats",
+    eval_split: str = "val",
+) -> SourceSplits:
+    """Fold ``fold``: train split for training, ``eval_split`` ("val" or "cal") held out."""
+    return SourceSplits(
+        train=load_true_split(path, fold, "train", layout),
+        eval=load_true_split(path, fold, eval_split, layout),
+    )
