@@ -11,12 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rapl_fixtures import write_true_folder
 
-from responserank.llm.data.reliability import (
-    ArmCalibration,
-    ReliabilitySignal,
-    fit_arm_calibrator,
-)
+from responserank.llm.data.reliability import ArmCalibration, ReliabilitySignal
 from responserank.llm.data.sources import lie
+from responserank.llm.evaluation.calibration import fit_probability_calibrator
 
 ARMS = ("confidence_scores", "decision_time", "number_of_clicks")
 
@@ -43,7 +40,9 @@ def test_true_calibration_reproduces_published_columns(shared_data_dir, fold):
 
 def test_fold0_confidence_coefficients(shared_data_dir):
     cal = pd.read_csv(shared_data_dir / "true" / "no_repeats" / "cal_single_0.csv")
-    predict = fit_arm_calibrator(cal["confidence_scores"], cal["correct_chosen"].astype(int))
+    predict = fit_probability_calibrator(
+        cal["confidence_scores"], cal["correct_chosen"].astype(int)
+    )
     intercept = math.log(predict(np.array([0.0]))[0] / (1 - predict(np.array([0.0]))[0]))
     at_one = predict(np.array([1.0]))[0]
     slope = math.log(at_one / (1 - at_one)) - intercept
@@ -113,4 +112,4 @@ def test_isotonic_calibration_is_monotone_on_fixture(tmp_path):
     assert (np.diff(values) >= 0).all()
     assert ((values >= 0) & (values <= 1)).all()
     with pytest.raises(ValueError, match="unknown calibration method"):
-        fit_arm_calibrator(np.zeros(4), np.array([0, 1, 0, 1]), method="platt")
+        fit_probability_calibrator(np.zeros(4), np.array([0, 1, 0, 1]), method="platt")

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
+from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.losses import beta_from_correctness, margin_from_correctness, p_from_correctness
 
 log = logging.getLogger(__name__)
@@ -38,32 +37,6 @@ RAW_DOMAINS: dict[str, tuple[float | None, float | None]] = {
     "p": (0.0, 1.0),
     "margin": (None, None),
 }
-CALIBRATION_METHODS = ("logistic", "isotonic")
-
-
-def fit_arm_calibrator(
-    arm: np.ndarray, correct: np.ndarray, method: str = "logistic"
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Fit P(correct | ARM) and return it as a function of the ARM.
-
-    ``logistic`` is scikit-learn's L2 logistic regression with C = 1 and its lbfgs defaults
-    (tol 1e-4, at most 100 iterations): exactly these settings reproduce the published
-    ``TRUE_calibrated_*`` LIE columns. ``isotonic`` is a monotone (non-decreasing) step fit,
-    clipped outside the fitted range.
-    """
-    x = np.asarray(arm, dtype=float).reshape(-1, 1)
-    y = np.asarray(correct, dtype=float)
-    if len(np.unique(y)) < 2 and method == "logistic":
-        raise ValueError("calibration needs both correct and incorrect labels in the fit split")
-    if method == "logistic":
-        model = LogisticRegression(C=1.0, solver="lbfgs", tol=1e-4, max_iter=100)
-        model.fit(x, y.astype(int))
-        return lambda values: model.predict_proba(np.asarray(values, float).reshape(-1, 1))[:, 1]
-    if method == "isotonic":
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-        iso.fit(x[:, 0], y)
-        return lambda values: iso.predict(np.asarray(values, dtype=float))
-    raise ValueError(f"unknown calibration method {method!r}; choose one of {CALIBRATION_METHODS}")
 
 
 @dataclass(frozen=True)
@@ -87,7 +60,7 @@ class ArmCalibration:
             table = load_true_split(self.true_path, self.fold, self.split, self.layout)
         where = f"TRUE {self.layout}/{self.split} fold {self.fold}"
         _check_arm(table, arm_column, where)
-        return fit_arm_calibrator(table[arm_column], table[self.label], self.method)
+        return fit_probability_calibrator(table[arm_column], table[self.label], self.method)
 
 
 def _check_arm(table: pd.DataFrame, column: str, where: str) -> np.ndarray:

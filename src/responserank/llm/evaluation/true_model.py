@@ -1,0 +1,151 @@
+"""Evaluating the TRUE reliability model: a scalar score of "will the annotator be right here?".
+
+The model reads ``prompt_response_group`` (the question with both options) and outputs a logit.
+Its raw logits are calibrated on the TRUE cal split (logistic regression for 0/1 labels, isotonic
+for soft labels), then judged on the TRUE val split (calibrated BCE, accuracy, AUC) and on LIE
+(TRUE -> LIE transfer: calibrated BCE against LIE ``correct_chosen``, both A/B orders).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+
+from responserank.llm.data.sources.lie import load_lie_full, load_lie_split
+from responserank.llm.data.sources.scale import load_scale_true_split
+from responserank.llm.data.sources.true import load_true_split
+from responserank.llm.evaluation.base import Scorer
+from responserank.llm.evaluation.calibration import fit_probability_calibrator
+
+PROBABILITY_FLOOR = 1e-7
+LABELS = ("correct_chosen", "accuracy")
+
+
+def load_true_items(
+    path: str | os.PathLike[str] | None, fold: int, split: str, layout: str, label: str
+) -> pd.DataFrame:
+    """TRUE rows for the value head; the soft ``accuracy`` label lives in scale_TRUE."""
+    if label not in LABELS:
+        raise ValueError(f"unknown TRUE label {label!r}; choose one of {list(LABELS)}")
+    if label == "accuracy":
+        return load_scale_true_split(path, fold, split, layout)
+    return load_true_split(path, fold, split, layout)
+
+
+def score_items(scorer: Scorer, texts: pd.Series | list[str]) -> np.ndarray:
+    """Scores of full-text inputs (no separate prompt)."""
+    texts = list(texts)
+    return np.asarray(scorer.score([""] * len(texts), texts), dtype=float)
+
+
+def binary_cross_entropy(probability: np.ndarray, label: np.ndarray) -> float:
+    """Mean BCE of probabilities against 0/1 or soft labels (probabilities kept off 0 and 1)."""
+    p = torch.tensor(np.clip(probability, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR))
+    y = torch.tensor(np.asarray(label, dtype=float))
+    return float(F.binary_cross_entropy(p, y))
+
+
+def probability_metrics(probability: np.ndarray, label: np.ndarray) -> dict[str, float]:
+    """Calibrated BCE, accuracy of the 0.5 threshold and AUC (labels binarised at 0.5)."""
+    hard = (np.asarray(label, dtype=float) >= 0.5).astype(int)
+    auc = float(roc_auc_score(hard, probability)) if len(np.unique(hard)) == 2 else float("nan")
+    return {
+        "calibrated_bce": binary_cross_entropy(probability, label),
+        "accuracy": float(np.mean((probability >= 0.5) == hard)),
+        "auc": auc,
+    }
+
+
+class TrueModelSuite:
+    """EvalSuite: calibrate on TRUE ``cal_split``, report BCE / accuracy / AUC on ``eval_split``."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        fold: int = 0,
+        layout: str = "repeated_orders",
+        eval_split: str = "val",
+        cal_split: str = "cal",
+        label: str = "correct_chosen",
+        calibration: str | None = None,
+        name: str = "true_model",
+    ) -> None:
+        self.name = name
+        self.label = label
+        self.calibration = calibration or ("logistic" if label == "correct_chosen" else "isotonic")
+        self.cal = load_true_items(path, fold, cal_split, layout, label)
+        self.eval_items = load_true_items(path, fold, eval_split, layout, label)
+
+    def fit_calibrator(self, scorer: Scorer) -> Callable[[np.ndarray], np.ndarray]:
+        cal_scores = score_items(scorer, self.cal["prompt_response_group"])
+        return fit_probability_calibrator(cal_scores, self.cal[self.label], self.calibration)
+
+    def evaluate(self, scorer: Scorer) -> dict[str, float]:
+        calibrator = self.fit_calibrator(scorer)
+        logits = score_items(scorer, self.eval_items["prompt_response_group"])
+        label = self.eval_items[self.label].to_numpy(dtype=float)
+        metrics = probability_metrics(calibrator(logits), label)
+        metrics["uncalibrated_bce"] = float(
+            F.binary_cross_entropy_with_logits(torch.tensor(logits), torch.tensor(label))
+        )
+        return {f"{self.name}/{key}": value for key, value in metrics.items()}
+
+
+def predict_lie_correctness(
+    scorer: Scorer, calibrator: Callable[[np.ndarray], np.ndarray], lie_table: pd.DataFrame
+) -> pd.DataFrame:
+    """Calibrated P(annotator correct) for LIE rows, per A/B order and averaged over both."""
+    order1 = calibrator(score_items(scorer, lie_table["prompt_response_group_1"]))
+    order2 = calibrator(score_items(scorer, lie_table["prompt_response_group_2"]))
+    return pd.DataFrame(
+        {
+            "IDs": lie_table["IDs"].to_numpy(),
+            "p_order1": order1,
+            "p_order2": order2,
+            "p_mean": (order1 + order2) / 2.0,
+        }
+    )
+
+
+class TrueTransferSuite:
+    """EvalSuite: TRUE-calibrated correctness predictions judged against LIE ``correct_chosen``.
+
+    ``lie_fold=None`` uses all 1,000 LIE comparisons; otherwise that fold's ``lie_split``.
+    """
+
+    def __init__(
+        self,
+        lie_path: str | os.PathLike[str] | None = None,
+        true_path: str | os.PathLike[str] | None = None,
+        fold: int = 0,
+        layout: str = "repeated_orders",
+        cal_split: str = "cal",
+        lie_fold: int | None = None,
+        lie_split: str = "val",
+        name: str = "true_to_lie",
+    ) -> None:
+        self.name = name
+        self.cal = load_true_split(true_path, fold, cal_split, layout)
+        self.lie = (
+            load_lie_full(lie_path)
+            if lie_fold is None
+            else load_lie_split(lie_path, lie_fold, lie_split)
+        )
+
+    def evaluate(self, scorer: Scorer) -> dict[str, float]:
+        cal_scores = score_items(scorer, self.cal["prompt_response_group"])
+        calibrator = fit_probability_calibrator(cal_scores, self.cal["correct_chosen"])
+        predicted = predict_lie_correctness(scorer, calibrator, self.lie)
+        label = self.lie["correct_chosen"].to_numpy(dtype=float)
+        metrics = {
+            "bce_order1": binary_cross_entropy(predicted["p_order1"].to_numpy(), label),
+            "bce_order2": binary_cross_entropy(predicted["p_order2"].to_numpy(), label),
+        }
+        metrics.update(probability_metrics(predicted["p_mean"].to_numpy(), label))
+        return {f"{self.name}/{key}": value for key, value in metrics.items()}
