@@ -1,1 +1,1 @@
-"""Preference data sources: one module per dataset, each producing the comparison table."""
+"""Data sources: each turns one kind of raw preference data into train and eval comparison tables."""
