@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rapl_fixtures import write_true_folder
 
+from responserank.llm.data.errors import DataValidationError
 from responserank.llm.data.reliability import ArmCalibration, ReliabilitySignal
 from responserank.llm.data.sources import lie
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
@@ -20,14 +21,17 @@ ARMS = ("confidence_scores", "decision_time", "number_of_clicks")
 
 @pytest.mark.parametrize("fold", range(5))
 def test_true_calibration_reproduces_published_columns(shared_data_dir, fold):
-    splits = lie.load_lie(shared_data_dir / "lie", fold=fold)
+    tables = {
+        split: lie.load_lie_split(shared_data_dir / "lie", fold, split)
+        for split in ("train", "val")
+    }
     for arm in ARMS:
         signal = ReliabilitySignal(
             arm,
             is_prob=True,
             calibration=ArmCalibration(true_path=shared_data_dir / "true", fold=fold),
         )
-        filled = signal.apply({"train": splits.train, "eval": splits.eval})
+        filled = signal.apply(tables)
         for name, table in filled.items():
             np.testing.assert_allclose(
                 table["reliability"],
@@ -90,12 +94,18 @@ def test_raw_values_pass_through_and_clip_to_domain(caplog):
 
 def test_errors_name_the_problem():
     with pytest.raises(
-        KeyError, match=r"no ARM column 'speed'; numeric columns: \['arm', 'reliability'\]"
+        DataValidationError,
+        match=r"no ARM column 'speed'; numeric columns available: \['arm', 'reliability'\]",
     ):
         ReliabilitySignal("speed").apply({"train": _table([0.5])})
-    with pytest.raises(ValueError, match=r"train: row 1, field 'arm': expected a probability"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"train: data row 1 \(0-based\), field 'arm': expected a probability",
+    ):
         ReliabilitySignal("arm", is_prob=True, map_to="p").apply({"train": _table([0.5, 1.5])})
-    with pytest.raises(ValueError, match=r"row 0, field 'arm': expected a finite ARM value"):
+    with pytest.raises(
+        DataValidationError, match=r"data row 0 \(0-based\), field 'arm': expected a finite ARM"
+    ):
         ReliabilitySignal("arm").apply({"train": _table([np.nan])})
     with pytest.raises(ValueError, match="unknown map_to"):
         ReliabilitySignal("arm", map_to="gamma")

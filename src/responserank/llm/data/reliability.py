@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
+from responserank.llm.data.errors import DataValidationError, invalid_value
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.losses import beta_from_correctness, margin_from_correctness, p_from_correctness
 
@@ -65,27 +66,36 @@ class ArmCalibration:
 
 def _check_arm(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
     if column not in table.columns:
-        numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
-        raise KeyError(f"{where}: no ARM column {column!r}; numeric columns: {numeric}")
+        numeric = [str(c) for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+        raise DataValidationError(
+            f"{where}: no ARM column {column!r}; numeric columns available: {numeric}"
+        )
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{where}: row {row}, field {column!r}: expected a finite ARM value, "
-            f"got {table[column].iloc[row]!r}"
-        )
+        raise invalid_value(where, row, column, "a finite ARM value", table[column].iloc[row])
     return values
 
 
-@dataclass(frozen=True)
+@dataclass
 class ReliabilitySignal:
-    """Fills ``reliability`` from the ARM ``column`` (see the module docstring)."""
+    """Signal option ``arm``: fills ``reliability`` from the ARM ``column`` (module docstring).
+
+    It ranks nothing (every comparison stays a singleton, as RAPL trains pairwise) and adds, on
+    the train and eval tables alike: ``reliability`` (the loss parameter), ``reliability_kind``
+    (``map_to`` when ``is_prob``, else "raw", so a loss can refuse a parameter meant for another
+    loss) and ``arm_value`` (the ARM after calibration, for analysis). A calibration is fitted
+    once and reused for both tables.
+    """
 
     column: str
     is_prob: bool = False
     map_to: str = "raw"
     calibration: ArmCalibration | None = None
+    _calibrator: Callable[[np.ndarray], np.ndarray] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.map_to not in MAPPINGS:
@@ -95,34 +105,38 @@ class ReliabilitySignal:
                 "a calibrated ARM is a probability of correctness: set is_prob=true with calibration"
             )
 
-    def apply(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-        """Fill ``reliability`` in every named table (e.g. train and eval) with one fitted map."""
-        calibrator = self.calibration.fit(self.column) if self.calibration else None
-        return {name: self._fill(t, name, calibrator) for name, t in tables.items()}
+    @property
+    def kind(self) -> str:
+        return self.map_to if self.is_prob else "raw"
 
-    def _fill(
-        self,
-        table: pd.DataFrame,
-        name: str,
-        calibrator: Callable[[np.ndarray], np.ndarray] | None,
-    ) -> pd.DataFrame:
-        values = _check_arm(table, self.column, name)
-        if calibrator is not None:
-            values = calibrator(values)
-        out = table.copy()
-        out["reliability"] = self._map(values, name)
-        out["arm_value"] = values
-        return out
+    def ranks(self, table: pd.DataFrame) -> np.ndarray:
+        """No strength ranking: reliability weights each comparison on its own."""
+        return np.full(len(table), np.nan)
+
+    def extra_columns(self, table: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
+        """``reliability``, ``reliability_kind`` and ``arm_value`` for the rows of ``table``."""
+        values = _check_arm(table, self.column, split)
+        if self.calibration is not None:
+            if self._calibrator is None:
+                self._calibrator = self.calibration.fit(self.column)
+            values = self._calibrator(values)
+        return {
+            "reliability": self._map(values, split),
+            "reliability_kind": np.full(len(table), self.kind, dtype=object),
+            "arm_value": np.asarray(values, dtype=float),
+        }
+
+    def apply(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """The named tables with the extra columns filled (a convenience outside prepare_data)."""
+        return {name: t.assign(**self.extra_columns(t, name)) for name, t in tables.items()}
 
     def _map(self, values: np.ndarray, name: str) -> np.ndarray:
         if self.is_prob:
             outside = (values < 0) | (values > 1)
             if outside.any():
                 row = int(np.flatnonzero(outside)[0])
-                raise ValueError(
-                    f"{name}: row {row}, field {self.column!r}: expected a probability in "
-                    f"[0, 1] (is_prob=true), got {values[row]!r}"
-                )
+                expected = "a probability in [0, 1] (is_prob=true)"
+                raise invalid_value(name, row, self.column, expected, float(values[row]))
             mapping = MAPPINGS[self.map_to]
             if mapping is None:
                 return values.astype(float)

@@ -15,7 +15,7 @@ from responserank.llm.data.sources.tables import (
     check_choice,
     check_text,
     load_hub_split,
-    read_table,
+    read_typed_table,
     require_columns,
     require_one_location,
 )
@@ -74,5 +74,5 @@ def load_anthropic_attributes(
 ) -> pd.DataFrame:
     require_one_location(path, hub_id, "Anthropic attributes")
     if path:
-        return validate_anthropic_attributes(read_table(path), str(path))
+        return validate_anthropic_attributes(read_typed_table(path), str(path))
     return validate_anthropic_attributes(load_hub_split(str(hub_id), split), f"{hub_id}[{split}]")

@@ -1,50 +1,33 @@
-"""The comparison table every source produces (one row = one comparison).
+"""Helpers the RAPL-family sources share: building a source table and the token-length filter.
 
-Core columns: ``comparison_id``, ``prompt`` ("" when chosen/rejected are full transcripts),
-``chosen``, ``rejected``, ``rank`` (NaN: no strength signal yet), ``partition`` (unique per row
-until a partitioner groups rows), ``target`` (soft P(chosen wins), 1.0 when none) and
-``reliability`` (NaN until a reliability signal fills it). Source-specific columns (ARMs, labels,
-categories) pass through unchanged after these.
+A source table holds ``comparison_id``, ``prompt`` ("" when chosen/rejected are full
+transcripts), ``chosen`` and ``rejected``, followed by source-specific passthrough columns (ARMs,
+labels, categories); ``prepare_data`` adds rank, partition, target and reliability.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from transformers import PreTrainedTokenizerBase
 
-CORE_COLUMNS = (
-    "comparison_id",
-    "prompt",
-    "chosen",
-    "rejected",
-    "rank",
-    "partition",
-    "target",
-    "reliability",
-)
+from responserank.llm.data.lengths import fits
+from responserank.llm.data.sources.base import SourceTables
+
+SOURCE_COLUMNS = ("comparison_id", "prompt", "chosen", "rejected")
 
 
-@dataclass(frozen=True)
-class SourceSplits:
-    """A source's training comparisons and its own held-out comparisons (None: split later)."""
-
-    train: pd.DataFrame
-    eval: pd.DataFrame | None
-
-
-def comparison_table(
+def source_table(
     comparison_id: Sequence[str] | pd.Series,
     prompt: Sequence[str] | pd.Series | str,
     chosen: Sequence[str] | pd.Series,
     rejected: Sequence[str] | pd.Series,
     *,
-    target: Sequence[float] | pd.Series | float = 1.0,
     extra: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Assemble the core columns (plus ``extra`` passthrough columns) in the canonical order."""
+    """The four source columns (plus ``extra`` passthrough columns) in the canonical order."""
     n = len(chosen)
     table = pd.DataFrame(
         {
@@ -52,18 +35,35 @@ def comparison_table(
             "prompt": [prompt] * n if isinstance(prompt, str) else list(prompt),
             "chosen": list(chosen),
             "rejected": list(rejected),
-            "rank": np.full(n, np.nan),
-            "partition": np.arange(n, dtype=np.int64),
-            "target": np.broadcast_to(np.asarray(target, dtype=float), (n,)).copy(),
-            "reliability": np.full(n, np.nan),
         }
     )
     if not table["comparison_id"].is_unique:
         duplicated = table["comparison_id"][table["comparison_id"].duplicated()].iloc[0]
         raise ValueError(f"comparison ids must be unique; {duplicated!r} occurs more than once")
     if extra is not None:
-        clash = [c for c in extra.columns if c in CORE_COLUMNS]
+        clash = [c for c in extra.columns if c in SOURCE_COLUMNS]
         if clash:
-            raise ValueError(f"passthrough columns {clash} would overwrite core columns")
+            raise ValueError(f"passthrough columns {clash} would overwrite source columns")
         table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
     return table
+
+
+def length_filtered(
+    train: pd.DataFrame,
+    eval_table: pd.DataFrame,
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int,
+) -> SourceTables:
+    """Drop comparisons whose chosen or rejected conversation exceeds ``max_length`` tokens."""
+    kept = []
+    dropped = 0
+    for table in (train, eval_table):
+        keep = fits(tokenizer, table["prompt"], table["chosen"], table["rejected"], max_length)
+        kept.append(table[keep].reset_index(drop=True))
+        dropped += int((~keep).sum())
+    return SourceTables(
+        train=kept[0],
+        eval=kept[1],
+        dropped={"length_filter": dropped},
+        counts={"rows_loaded": len(train) + len(eval_table), "test_comparisons": len(kept[1])},
+    )

@@ -7,17 +7,19 @@ no choice and are dropped; the strength passes through for strength signals.
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from transformers import PreTrainedTokenizerBase
 
-from responserank.llm.data.sources.comparisons import SourceSplits, comparison_table
+from responserank.llm.data.sources.base import SourceTables
+from responserank.llm.data.sources.comparisons import length_filtered, source_table
 from responserank.llm.data.sources.tables import (
     check_choice,
     check_text,
     load_hub_split,
-    read_table,
+    read_typed_table,
     require_columns,
     require_one_location,
 )
@@ -42,7 +44,7 @@ def helpsteer2_comparisons(df: pd.DataFrame, where: str) -> pd.DataFrame:
     extra = pd.DataFrame({"preference_strength": np.abs(strength[keep])})
     if "split" in df.columns:
         extra["helpsteer2_split"] = kept["split"].to_numpy()
-    return comparison_table(
+    return source_table(
         comparison_id=[f"helpsteer2-{i}" for i in np.flatnonzero(keep)],
         prompt=kept["prompt"],
         chosen=chosen,
@@ -51,23 +53,30 @@ def helpsteer2_comparisons(df: pd.DataFrame, where: str) -> pd.DataFrame:
     )
 
 
-def load_helpsteer2(
-    path: str | os.PathLike[str] | None = None,
-    hub_id: str | None = None,
-    data_dir: str = "preference",
-) -> SourceSplits:
-    """Train = rows with split "train"; eval = rows with split "val"/"validation"."""
-    require_one_location(path, hub_id, "HelpSteer2")
-    if path:
-        where = str(path)
-        df = read_table(path)
-    else:
-        where = f"{hub_id}/{data_dir}"
-        df = load_hub_split(str(hub_id), "train", data_dir=data_dir)
-    require_columns(df, ("split",), where)
-    check_choice(df, "split", (*TRAIN_SPLITS, *EVAL_SPLITS), where)
-    table = helpsteer2_comparisons(df, where)
-    is_train = table["helpsteer2_split"].isin(TRAIN_SPLITS)
-    train = table[is_train].reset_index(drop=True)
-    held_out = table[~is_train].reset_index(drop=True)
-    return SourceSplits(train=train, eval=held_out if len(held_out) else None)
+@dataclass
+class HelpSteer2Source:
+    """Dataset option ``helpsteer2``: train = rows with split "train", eval = "val"/"validation".
+
+    Reads a local copy of ``preference.jsonl.gz`` (``path``) or the hub (``hub_id``).
+    """
+
+    path: str | None = None
+    hub_id: str | None = None
+    data_dir: str = "preference"
+
+    def read(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        require_one_location(self.path, self.hub_id, "HelpSteer2")
+        if self.path:
+            where, df = str(self.path), read_typed_table(self.path)
+        else:
+            where = f"{self.hub_id}/{self.data_dir}"
+            df = load_hub_split(str(self.hub_id), "train", data_dir=self.data_dir)
+        require_columns(df, ("split",), where)
+        check_choice(df, "split", (*TRAIN_SPLITS, *EVAL_SPLITS), where)
+        table = helpsteer2_comparisons(df, where)
+        is_train = table["helpsteer2_split"].isin(TRAIN_SPLITS)
+        return table[is_train].reset_index(drop=True), table[~is_train].reset_index(drop=True)
+
+    def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
+        train, held_out = self.read()
+        return length_filtered(train, held_out, tokenizer, max_length)

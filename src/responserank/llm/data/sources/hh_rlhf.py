@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from transformers import PreTrainedTokenizerBase
 
-from responserank.llm.data.sources.comparisons import SourceSplits, comparison_table
+from responserank.llm.data.errors import DataValidationError
+from responserank.llm.data.sources.base import SourceTables
+from responserank.llm.data.sources.comparisons import length_filtered, source_table
 from responserank.llm.data.sources.tables import (
-    DataValidationError,
     check_text,
     load_hub_split,
-    read_table,
+    read_typed_table,
     require_columns,
     require_one_location,
 )
@@ -38,7 +41,7 @@ def hh_rlhf_comparisons(df: pd.DataFrame, where: str, subset: str, split: str) -
     require_columns(df, ("chosen", "rejected"), where)
     check_text(df, "chosen", where)
     check_text(df, "rejected", where)
-    return comparison_table(
+    return source_table(
         comparison_id=[f"hh-{subset}-{split}-{i}" for i in range(len(df))],
         prompt="",
         chosen=df["chosen"].str.lstrip(),
@@ -54,26 +57,35 @@ def _load_split(
     for subset in subsets:
         if path:
             file = _local_file(Path(path), subset, split)
-            df, where = read_table(file), str(file)
+            df, where = read_typed_table(file), str(file)
         else:
             df = load_hub_split(str(hub_id), split, data_dir=subset)
             where = f"{hub_id}/{subset}[{split}]"
         parts.append(hh_rlhf_comparisons(df, where, subset, split))
-    table = pd.concat(parts, ignore_index=True)
-    table["partition"] = range(len(table))
-    return table
+    return pd.concat(parts, ignore_index=True)
 
 
-def load_hh_rlhf(
-    path: str | os.PathLike[str] | None = None,
-    hub_id: str | None = None,
-    subsets: Sequence[str] = DEFAULT_SUBSETS,
-) -> SourceSplits:
-    """Train = the train files of ``subsets``; eval = their test files."""
-    require_one_location(path, hub_id, "HH-RLHF")
-    if not subsets:
-        raise ValueError("HH-RLHF: subsets must name at least one folder, e.g. helpful-base")
-    return SourceSplits(
-        train=_load_split(path, hub_id, list(subsets), "train"),
-        eval=_load_split(path, hub_id, list(subsets), "test"),
-    )
+@dataclass
+class HhRlhfSource:
+    """Dataset option ``hh_rlhf``: train = the train files of ``subsets``, eval = their test files.
+
+    Reads a local copy in the release layout (``path``) or the hub (``hub_id``).
+    """
+
+    path: str | None = None
+    hub_id: str | None = None
+    subsets: Sequence[str] = DEFAULT_SUBSETS
+
+    def read(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        require_one_location(self.path, self.hub_id, "HH-RLHF")
+        if not self.subsets:
+            raise ValueError("HH-RLHF: subsets must name at least one folder, e.g. helpful-base")
+        subsets = list(self.subsets)
+        return (
+            _load_split(self.path, self.hub_id, subsets, "train"),
+            _load_split(self.path, self.hub_id, subsets, "test"),
+        )
+
+    def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
+        train, held_out = self.read()
+        return length_filtered(train, held_out, tokenizer, max_length)

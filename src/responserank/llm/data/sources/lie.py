@@ -10,19 +10,22 @@ comparison table has ``prompt = ""``; the question itself passes through as ``qu
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from transformers import PreTrainedTokenizerBase
 
-from responserank.llm.data.sources.comparisons import SourceSplits, comparison_table
+from responserank.llm.data.errors import DataValidationError, invalid_value
+from responserank.llm.data.sources.base import SourceTables
+from responserank.llm.data.sources.comparisons import length_filtered, source_table
 from responserank.llm.data.sources.tables import (
-    DataValidationError,
     as_binary,
     check_choice,
     check_numeric,
     check_text,
     data_root,
-    read_table,
+    read_typed_table,
     require_columns,
 )
 
@@ -78,11 +81,8 @@ def validate_lie_frame(df: pd.DataFrame, where: str, *, required: tuple[str, ...
     inconsistent = (correct == 1) != df["chosen_type"].str.startswith("correct")
     if inconsistent.any():
         row = int(inconsistent.to_numpy().nonzero()[0][0])
-        raise DataValidationError(
-            f"{where}: row {row}, field 'correct_chosen': expected "
-            f"{int(not correct.iloc[row])} for chosen_type {df['chosen_type'].iloc[row]!r}, "
-            f"got {df['correct_chosen'].iloc[row]!r}"
-        )
+        expected = f"{int(not correct.iloc[row])} for chosen_type {df['chosen_type'].iloc[row]!r}"
+        raise invalid_value(where, row, "correct_chosen", expected, df["correct_chosen"].iloc[row])
     for column in PROBABILITY_COLUMNS:
         if column in df.columns:
             check_numeric(df, column, where, low=0.0, high=1.0)
@@ -94,16 +94,16 @@ def validate_lie_frame(df: pd.DataFrame, where: str, *, required: tuple[str, ...
             check_numeric(df, column, where, low=0.0)
 
 
-def lie_comparisons(df: pd.DataFrame, where: str, *, fold: int | None, split: str) -> pd.DataFrame:
+def lie_comparisons(df: pd.DataFrame, where: str, *, fold: int, split: str) -> pd.DataFrame:
     """Comparison table from a validated LIE-style frame; every other column passes through."""
     extra = df.drop(columns=["prompt", "chosen", "rejected"]).rename(
         columns={"categories": "category"}
     )
     extra.insert(0, "question", df["prompt"].to_numpy())
     extra["correct_chosen"] = as_binary(df, "correct_chosen", where).to_numpy()
-    extra["lie_fold"] = -1 if fold is None else int(fold)
+    extra["lie_fold"] = int(fold)
     extra["lie_split"] = split
-    return comparison_table(
+    return source_table(
         comparison_id=[f"lie-{int(i)}" for i in df["IDs"]],
         prompt="",
         chosen=df["chosen"],
@@ -114,19 +114,23 @@ def lie_comparisons(df: pd.DataFrame, where: str, *, fold: int | None, split: st
 
 def _merge_arm_file(table: pd.DataFrame, arm_file: str | os.PathLike[str]) -> pd.DataFrame:
     """Add ARM columns from a CSV keyed by LIE ``IDs`` (e.g. TRUE-model predictions)."""
-    arms = read_table(arm_file)
+    arms = read_typed_table(arm_file)
     where = str(arm_file)
     require_columns(arms, ["IDs"], where)
-    if not arms["IDs"].is_unique:
-        raise DataValidationError(f"{where}: field 'IDs': expected unique ids")
+    duplicated = arms["IDs"].duplicated().to_numpy()
+    if duplicated.any():
+        row = int(duplicated.nonzero()[0][0])
+        raise invalid_value(where, row, "IDs", "each LIE id once", arms["IDs"].iloc[row])
     new_columns = [c for c in arms.columns if c != "IDs"]
     clash = [c for c in new_columns if c in table.columns]
-    if clash:
-        raise DataValidationError(f"{where}: columns {clash} already exist in the LIE data")
+    if clash or not new_columns:
+        raise DataValidationError(
+            f"{where}: expected new ARM columns besides 'IDs'; {clash} already exist in LIE"
+        )
     for column in new_columns:
         check_numeric(arms, column, where)
     merged = table.merge(arms, on="IDs", how="left", validate="many_to_one")
-    unmatched = merged[new_columns[0]].isna() if new_columns else pd.Series(False)
+    unmatched = merged[new_columns[0]].isna()
     if unmatched.any():
         missing = int(merged.loc[unmatched, "IDs"].iloc[0])
         raise DataValidationError(f"{where}: no row for LIE id {missing} (field 'IDs')")
@@ -142,7 +146,7 @@ def load_lie_split(
 ) -> pd.DataFrame:
     """Comparisons of one fold file (``split`` = "train" or "val")."""
     file = fold_file(path, split, fold)
-    df = read_table(file)
+    df = read_typed_table(file)
     validate_lie_frame(df, str(file), required=REQUIRED_COLUMNS)
     table = lie_comparisons(df, str(file), fold=fold, split=split)
     return _merge_arm_file(table, arm_file) if arm_file else table
@@ -159,7 +163,7 @@ def load_lie_full(
         raise DataValidationError(f"{lie_dir(path) / 'folds'}: no LIE_val_<k>.csv files found")
     parts = []
     for file in files:
-        df = read_table(file)
+        df = read_typed_table(file)
         validate_lie_frame(df, str(file), required=REQUIRED_COLUMNS)
         fold = int(file.stem.rsplit("_", 1)[1])
         parts.append(lie_comparisons(df, str(file), fold=fold, split="val"))
@@ -168,29 +172,31 @@ def load_lie_full(
         raise DataValidationError(
             f"{lie_dir(path) / 'folds'}: field 'IDs': the validation folds overlap"
         )
-    table["partition"] = range(len(table))
     return _merge_arm_file(table, arm_file) if arm_file else table
 
 
-def load_lie(
-    path: str | os.PathLike[str] | None = None,
-    fold: int | None = 0,
-    *,
-    arm_file: str | os.PathLike[str] | None = None,
-) -> SourceSplits:
-    """Fold ``fold``: train = LIE_train_k, eval = LIE_val_k; ``fold=None``: all data, no eval."""
-    if fold is None:
-        return SourceSplits(train=load_lie_full(path, arm_file=arm_file), eval=None)
-    return SourceSplits(
-        train=load_lie_split(path, fold, "train", arm_file=arm_file),
-        eval=load_lie_split(path, fold, "val", arm_file=arm_file),
-    )
+@dataclass
+class LieSource:
+    """Dataset option ``lie``: fold ``fold`` of LIE, train = LIE_train_k, eval = LIE_val_k.
+
+    ``arm_file`` adds ARM columns keyed by ``IDs`` (e.g. TRUE-model predictions); comparisons
+    longer than ``max_length`` tokens are dropped.
+    """
+
+    path: str | None = None
+    fold: int = 0
+    arm_file: str | None = None
+
+    def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
+        train = load_lie_split(self.path, self.fold, "train", arm_file=self.arm_file)
+        held_out = load_lie_split(self.path, self.fold, "val", arm_file=self.arm_file)
+        return length_filtered(train, held_out, tokenizer, max_length)
 
 
 def load_lie_test(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """The unlabelled LIE test set: question, category and the four full-transcript responses."""
     file = lie_dir(path) / "LIE_dataset_test.csv"
-    df = read_table(file)
+    df = read_typed_table(file)
     where = str(file)
     require_columns(df, ("prompt", "categories", *RESPONSE_TYPES), where)
     for column in ("prompt", *RESPONSE_TYPES):

@@ -18,12 +18,12 @@ import os
 import numpy as np
 import pandas as pd
 
+from responserank.llm.data.errors import invalid_value
 from responserank.llm.data.sources.tables import (
-    DataValidationError,
     check_choice,
     check_text,
     load_hub_split,
-    read_table,
+    read_typed_table,
     require_columns,
     require_one_location,
 )
@@ -42,10 +42,8 @@ def _flatten(df: pd.DataFrame, where: str) -> pd.DataFrame:
         for field in ("chosen", "rejected"):
             value = getattr(item, field)
             if not isinstance(value, list | tuple | np.ndarray) or len(value) != len(STYLES):
-                raise DataValidationError(
-                    f"{where}: row {i}, field '{field}': expected a list of {len(STYLES)} "
-                    f"responses ({', '.join(STYLES)}), got {value!r}"
-                )
+                expected = f"a list of {len(STYLES)} responses ({', '.join(STYLES)})"
+                raise invalid_value(where, i, field, expected, value)
         for style, chosen, rejected in zip(STYLES, item.chosen, item.rejected, strict=True):
             rows.append((item.id, style, item.prompt, chosen, rejected))
     return pd.DataFrame(rows, columns=["id", "type", "prompt", "chosen", "rejected"])
@@ -67,10 +65,8 @@ def validate_rm_bench(df: pd.DataFrame, where: str) -> pd.DataFrame:
     duplicated = flat.duplicated(["id", "type"])
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise DataValidationError(
-            f"{where}: row {row}, field 'type': expected one row per (id, type), "
-            f"got a second {flat['type'].iloc[row]!r} row for id {flat['id'].iloc[row]!r}"
-        )
+        expected = f"one row per (id, type); id {flat['id'].iloc[row]!r} repeats it"
+        raise invalid_value(where, row, "type", expected, flat["type"].iloc[row])
     return flat[["id", "type", "prompt", "chosen", "rejected"]].reset_index(drop=True)
 
 
@@ -82,5 +78,5 @@ def load_rm_bench(
     """RM-Bench as the flat (id, type, prompt, chosen, rejected) table."""
     require_one_location(path, hub_id, "RM-Bench")
     if path:
-        return validate_rm_bench(read_table(path), str(path))
+        return validate_rm_bench(read_typed_table(path), str(path))
     return validate_rm_bench(load_hub_split(str(hub_id), split), f"{hub_id}[{split}]")

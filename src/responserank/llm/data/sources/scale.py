@@ -10,13 +10,16 @@ annotators who picked the correct option, a soft label for the TRUE reliability 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from transformers import PreTrainedTokenizerBase
 
 from responserank.llm.data.sources import lie, true
-from responserank.llm.data.sources.comparisons import SourceSplits
-from responserank.llm.data.sources.tables import check_choice, data_root, read_table
+from responserank.llm.data.sources.base import SourceTables
+from responserank.llm.data.sources.comparisons import length_filtered
+from responserank.llm.data.sources.tables import check_choice, data_root, read_typed_table
 
 SCALE_PREFIX = "scale_"
 VOTES = ("choice1", "choice2")
@@ -45,17 +48,23 @@ def load_scale_lie_split(
 ) -> pd.DataFrame:
     """One scale_LIE fold file as comparisons (``split`` = "train" or "val")."""
     file = lie.fold_file(_folder(path, "scale_lie"), split, fold, prefix=SCALE_PREFIX)
-    df = read_table(file)
+    df = read_typed_table(file)
     lie.validate_lie_frame(df, str(file), required=SCALE_LIE_COLUMNS)
     check_choice(df, "vote", VOTES, str(file))
     return lie.lie_comparisons(df, str(file), fold=fold, split=split)
 
 
-def load_scale_lie(path: str | os.PathLike[str] | None = None, fold: int = 0) -> SourceSplits:
-    return SourceSplits(
-        train=load_scale_lie_split(path, fold, "train"),
-        eval=load_scale_lie_split(path, fold, "val"),
-    )
+@dataclass
+class ScaleLieSource:
+    """Dataset option ``scale_lie``: fold ``fold`` of scale_LIE (train / val)."""
+
+    path: str | None = None
+    fold: int = 0
+
+    def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
+        train = load_scale_lie_split(self.path, self.fold, "train")
+        held_out = load_scale_lie_split(self.path, self.fold, "val")
+        return length_filtered(train, held_out, tokenizer, max_length)
 
 
 def load_scale_true_split(
@@ -63,19 +72,22 @@ def load_scale_true_split(
 ) -> pd.DataFrame:
     """One scale_TRUE file as comparisons (``split`` = "train", "val" or "cal")."""
     file = true.split_file(_folder(path, "scale_true"), fold, split, layout, prefix=SCALE_PREFIX)
-    df = read_table(file)
+    df = read_typed_table(file)
     true.validate_true_frame(df, str(file), layout=layout, required=SCALE_TRUE_COLUMNS)
     check_choice(df, "vote", VOTES, str(file))
     return true.true_comparisons(df, str(file), fold=fold, split=split)
 
 
-def load_scale_true(
-    path: str | os.PathLike[str] | None = None,
-    fold: int = 0,
-    layout: str = "no_repeats",
-    eval_split: str = "val",
-) -> SourceSplits:
-    return SourceSplits(
-        train=load_scale_true_split(path, fold, "train", layout),
-        eval=load_scale_true_split(path, fold, eval_split, layout),
-    )
+@dataclass
+class ScaleTrueSource:
+    """Dataset option ``scale_true``: fold ``fold`` of scale_TRUE (train / ``eval_split``)."""
+
+    path: str | None = None
+    fold: int = 0
+    layout: str = "no_repeats"
+    eval_split: str = "val"
+
+    def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
+        train = load_scale_true_split(self.path, self.fold, "train", self.layout)
+        held_out = load_scale_true_split(self.path, self.fold, self.eval_split, self.layout)
+        return length_filtered(train, held_out, tokenizer, max_length)

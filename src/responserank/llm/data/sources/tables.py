@@ -1,4 +1,4 @@
-"""Reading and checking the tabular files that preference sources are built from.
+"""Reading and checking the typed tabular files (LIE, TRUE, RM-Bench, ...) sources are built from.
 
 Every check fails on the first bad value with a message naming the file, the row, the field and
 what was expected, so a malformed download is caught at load time instead of as a shape error deep
@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
+
 DATA_DIR_ENV = "RR_DATA_DIR"
 
 _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
@@ -22,10 +24,6 @@ _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     ".jsonl": lambda p: pd.read_json(p, lines=True),
     ".parquet": pd.read_parquet,
 }
-
-
-class DataValidationError(ValueError):
-    """A source file does not have the expected schema or values."""
 
 
 def data_root(path: str | os.PathLike[str] | None = None) -> Path:
@@ -45,7 +43,7 @@ def data_root(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(env).expanduser()
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_typed_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV / JSON / JSON-lines / parquet file (optionally .gz); a missing file says so."""
     file = Path(path)
     kind = Path(file.name.removesuffix(".gz")).suffix
@@ -63,17 +61,12 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], where: str) -> Non
     """Fail when any of ``columns`` is absent, listing all missing ones at once."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise DataValidationError(
-            f"{where}: missing column(s) {missing}; found {sorted(map(str, df.columns))}"
-        )
+        raise missing_columns(where, missing, [str(c) for c in df.columns])
 
 
 def _fail(where: str, df: pd.DataFrame, bad: np.ndarray, column: str, expected: str) -> None:
     row = int(np.flatnonzero(bad)[0])
-    raise DataValidationError(
-        f"{where}: row {row}, field '{column}': expected {expected}, got {df[column].iloc[row]!r}"
-        + (f" ({int(bad.sum())} bad rows in total)" if bad.sum() > 1 else "")
-    )
+    raise invalid_value(where, row, column, expected, df[column].iloc[row])
 
 
 def check_text(df: pd.DataFrame, column: str, where: str, *, allow_empty: bool = False) -> None:

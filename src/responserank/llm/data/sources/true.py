@@ -10,19 +10,22 @@ options) is the input of the TRUE reliability model.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from transformers import PreTrainedTokenizerBase
 
-from responserank.llm.data.sources.comparisons import SourceSplits, comparison_table
+from responserank.llm.data.errors import invalid_value
+from responserank.llm.data.sources.base import SourceTables
+from responserank.llm.data.sources.comparisons import length_filtered, source_table
 from responserank.llm.data.sources.tables import (
-    DataValidationError,
     as_binary,
     check_choice,
     check_numeric,
     check_text,
     data_root,
-    read_table,
+    read_typed_table,
     require_columns,
 )
 
@@ -74,11 +77,8 @@ def validate_true_frame(
     inconsistent = (correct == 1) != (df["chosen_type"] == "correct")
     if inconsistent.any():
         row = int(inconsistent.to_numpy().nonzero()[0][0])
-        raise DataValidationError(
-            f"{where}: row {row}, field 'correct_chosen': expected "
-            f"{int(not correct.iloc[row])} for chosen_type {df['chosen_type'].iloc[row]!r}, "
-            f"got {df['correct_chosen'].iloc[row]!r}"
-        )
+        expected = f"{int(not correct.iloc[row])} for chosen_type {df['chosen_type'].iloc[row]!r}"
+        raise invalid_value(where, row, "correct_chosen", expected, df["correct_chosen"].iloc[row])
     if layout == "repeated_orders":
         check_choice(df, "ordering", (1, 2), where)
     for column in PROBABILITY_COLUMNS:
@@ -104,7 +104,7 @@ def true_comparisons(df: pd.DataFrame, where: str, *, fold: int, split: str) -> 
     extra["correct_chosen"] = as_binary(df, "correct_chosen", where).to_numpy()
     extra["true_fold"] = int(fold)
     extra["true_split"] = split
-    return comparison_table(
+    return source_table(
         comparison_id=ids, prompt="", chosen=df["chosen"], rejected=df["rejected"], extra=extra
     )
 
@@ -117,19 +117,22 @@ def load_true_split(
 ) -> pd.DataFrame:
     """Comparisons of one TRUE file (``split`` = "train", "val" or "cal")."""
     file = split_file(path, fold, split, layout)
-    df = read_table(file)
+    df = read_typed_table(file)
     validate_true_frame(df, str(file), layout=layout, required=REQUIRED_COLUMNS)
     return true_comparisons(df, str(file), fold=fold, split=split)
 
 
-def load_true(
-    path: str | os.PathLike[str] | None = None,
-    fold: int = 0,
-    layout: str = "no_repeats",
-    eval_split: str = "val",
-) -> SourceSplits:
-    """Fold ``fold``: train split for training, ``eval_split`` ("val" or "cal") held out."""
-    return SourceSplits(
-        train=load_true_split(path, fold, "train", layout),
-        eval=load_true_split(path, fold, eval_split, layout),
-    )
+@dataclass
+class TrueSource:
+    """Dataset option ``true``: fold ``fold`` of TRUE in ``layout`` (no_repeats or
+    repeated_orders); train = the train split, eval = ``eval_split`` ("val" or "cal")."""
+
+    path: str | None = None
+    fold: int = 0
+    layout: str = "no_repeats"
+    eval_split: str = "val"
+
+    def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
+        train = load_true_split(self.path, self.fold, "train", self.layout)
+        held_out = load_true_split(self.path, self.fold, self.eval_split, self.layout)
+        return length_filtered(train, held_out, tokenizer, max_length)
