@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from responserank.llm.data.sources.lie import load_lie_full, load_lie_split
 from responserank.llm.data.sources.scale import load_scale_true_split
-from responserank.llm.data.sources.true import load_true_split
+from responserank.llm.data.sources.true import ANCHOR_ITEM, load_true_split
 from responserank.llm.evaluation.base import Scorer
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 
@@ -63,7 +63,12 @@ def probability_metrics(probability: np.ndarray, label: np.ndarray) -> dict[str,
 
 
 class TrueModelSuite:
-    """EvalSuite: calibrate on TRUE ``cal_split``, report BCE / accuracy / AUC on ``eval_split``."""
+    """EvalSuite: calibrate on TRUE ``cal_split``, report BCE / accuracy / AUC on ``eval_split``.
+
+    ``uncalibrated_bce`` is the training loss on the eval split: BCE of sigmoid(r(item) -
+    r(anchor)) when ``relative_to_anchor`` (models trained by experiment=true_value_head), else of
+    sigmoid(r(item)).
+    """
 
     def __init__(
         self,
@@ -74,9 +79,11 @@ class TrueModelSuite:
         cal_split: str = "cal",
         label: str = "correct_chosen",
         calibration: str | None = None,
+        relative_to_anchor: bool = True,
         name: str = "true_model",
     ) -> None:
         self.name = name
+        self.relative_to_anchor = relative_to_anchor
         self.label = label
         self.calibration = calibration or ("logistic" if label == "correct_chosen" else "isotonic")
         self.cal = load_true_items(path, fold, cal_split, layout, label)
@@ -91,6 +98,8 @@ class TrueModelSuite:
         logits = score_items(scorer, self.eval_items["prompt_response_group"])
         label = self.eval_items[self.label].to_numpy(dtype=float)
         metrics = probability_metrics(calibrator(logits), label)
+        if self.relative_to_anchor:
+            logits = logits - score_items(scorer, [ANCHOR_ITEM])[0]
         metrics["uncalibrated_bce"] = float(
             F.binary_cross_entropy_with_logits(torch.tensor(logits), torch.tensor(label))
         )

@@ -136,3 +136,48 @@ class TrueSource:
         train = load_true_split(self.path, self.fold, "train", self.layout)
         held_out = load_true_split(self.path, self.fold, self.eval_split, self.layout)
         return length_filtered(train, held_out, tokenizer, max_length)
+
+
+#: The fixed second input of the TRUE reliability model's training pairs (see TrueItemsSource).
+ANCHOR_ITEM = "Human: (no question)\n\nResponse A: (no answer)\n\nResponse B: (no answer)"
+VARIANTS = ("original", "scale")
+
+
+def value_head_items(table: pd.DataFrame) -> pd.DataFrame:
+    """TRUE rows as (item, anchor) pairs: chosen = prompt_response_group, rejected = the anchor.
+
+    The pairwise trainer then fits BCE-with-logits(r(item) - r(anchor), label) with loss=bt_soft:
+    a scalar value head whose bias is the anchor's score. Calibration later works on r(item)
+    alone, which only shifts the logits by that constant.
+    """
+    items = table.drop(columns=["chosen", "rejected"]).copy()
+    items.insert(2, "chosen", table["prompt_response_group"].to_numpy())
+    items.insert(3, "rejected", ANCHOR_ITEM)
+    return items
+
+
+@dataclass
+class TrueItemsSource:
+    """Dataset option ``true_items``: TRUE (``variant=original``) or scale_TRUE (``variant=scale``,
+    which has the soft ``accuracy`` label) items for the reliability model; the label becomes the
+    target through ``signal=true_label``."""
+
+    path: str | None = None
+    fold: int = 0
+    layout: str = "repeated_orders"
+    eval_split: str = "val"
+    variant: str = "original"
+
+    def split(self, split: str) -> pd.DataFrame:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {list(VARIANTS)}, got {self.variant!r}")
+        if self.variant == "scale":
+            from responserank.llm.data.sources.scale import load_scale_true_split
+
+            return load_scale_true_split(self.path, self.fold, split, self.layout)
+        return load_true_split(self.path, self.fold, split, self.layout)
+
+    def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
+        train = value_head_items(self.split("train"))
+        held_out = value_head_items(self.split(self.eval_split))
+        return length_filtered(train, held_out, tokenizer, max_length)
