@@ -123,7 +123,7 @@ def true_rows(ids: range, *, repeated: bool = False, scale: bool = False, seed: 
     for item in ids:
         question = f"Human: Which option is right for item {item}?"
         right, wrong = f"Right answer {item}", f"Wrong answer {item}"
-        correct = bool(rng.uniform() < 0.7)
+        correct = (item * 7) % 10 < 7  # 70% correct, both labels in any 3 consecutive ids
         chosen, rejected = (right, wrong) if correct else (wrong, right)
         orders = [(right, wrong, 1), (wrong, right, 2)] if repeated else [(right, wrong, None)]
         for a, b, ordering in orders:

@@ -88,7 +88,7 @@ def test_lie_test_recovers_a_known_linear_reward(tmp_path):
         value = weights["intercept"]
         value += weights["detailed"] * column.endswith("detailed")
         value += weights["correct"] * column.startswith("correct")
-        rewards.update(dict.fromkeys(suite.table[column], value))
+        rewards.update(dict.fromkeys(suite.load_data()[column], value))
     metrics = suite.evaluate(_lookup(rewards))
     assert metrics["lie_test/length_weight"] == pytest.approx(2.0)
     assert metrics["lie_test/correctness_weight"] == pytest.approx(0.5)
@@ -101,7 +101,8 @@ def test_lie_test_length_scorer_equals_balanced_design_contrasts(shared_data_dir
     scorer = FunctionScorer(lambda text: float(len(text)))
     metrics = suite.evaluate(scorer)
     assert scorer.calls == 1
-    mean = {c: suite.table[c].str.len().mean() for c in suite.table.columns[2:]}
+    table = suite.load_data()
+    mean = {c: table[c].str.len().mean() for c in table.columns[2:]}
     # Every row holds all four responses, so OLS main effects are the averaged 2x2 contrasts.
     length = 0.5 * (
         mean["correct_detailed"]
@@ -192,17 +193,20 @@ def _base_rate_bce(p: float, labels: np.ndarray) -> float:
 def test_true_model_suite_perfect_and_uninformative_scorers(tmp_path):
     write_true_folder(tmp_path, folds=1, rows=30)
     suite = TrueModelSuite(tmp_path, fold=0, layout="repeated_orders")
+    items_by_role = suite.load_data()
     labels = {
         text: float(label)
-        for items in (suite.cal, suite.eval_items)
+        for items in items_by_role.values()
         for text, label in zip(items["prompt_response_group"], items["correct_chosen"], strict=True)
     }
-    perfect = suite.evaluate(FunctionScorer(lambda text: 4.0 * labels[text] - 2.0))
+    perfect = suite.evaluate(FunctionScorer(lambda text: 4.0 * labels.get(text, 0.5) - 2.0))
     assert perfect["true_model/accuracy"] == 1.0 and perfect["true_model/auc"] == 1.0
     assert perfect["true_model/calibrated_bce"] < 0.2
+    # The anchor item scores 0 here, so the training-loss logits are exactly +-2.
+    assert perfect["true_model/uncalibrated_bce"] == pytest.approx(math.log1p(math.exp(-2.0)))
     flat = suite.evaluate(FunctionScorer(lambda text: 0.3))
-    cal_rate = suite.cal["correct_chosen"].mean()
-    expected = _base_rate_bce(cal_rate, suite.eval_items["correct_chosen"].to_numpy())
+    cal_rate = items_by_role["cal"]["correct_chosen"].mean()
+    expected = _base_rate_bce(cal_rate, items_by_role["eval"]["correct_chosen"].to_numpy())
     assert flat["true_model/calibrated_bce"] == pytest.approx(expected, abs=1e-3)
     assert flat["true_model/auc"] == 0.5
 
@@ -211,9 +215,9 @@ def test_true_model_suite_soft_labels_use_isotonic(tmp_path):
     write_true_folder(tmp_path, folds=1, rows=20, scale=True)
     suite = TrueModelSuite(tmp_path, label="accuracy", layout="no_repeats")
     assert suite.calibration == "isotonic"
-    texts = pd.concat([suite.cal, suite.eval_items])
+    texts = pd.concat(suite.load_data().values())
     accuracy = dict(zip(texts["prompt_response_group"], texts["accuracy"], strict=True))
-    metrics = suite.evaluate(FunctionScorer(lambda text: accuracy[text]))
+    metrics = suite.evaluate(FunctionScorer(lambda text: accuracy.get(text, 0.5)))
     assert np.isfinite(metrics["true_model/calibrated_bce"])
     with pytest.raises(ValueError, match="unknown TRUE label"):
         TrueModelSuite(tmp_path, label="votes")
@@ -223,10 +227,11 @@ def test_true_transfer_suite_constant_scorer_gives_base_rate_loss(tmp_path):
     write_true_folder(tmp_path / "true", folds=1, rows=30)
     write_lie_folder(tmp_path / "lie", folds=2, rows_per_fold=10)
     suite = TrueTransferSuite(tmp_path / "lie", tmp_path / "true", fold=0)
-    assert len(suite.lie) == 20
+    cal, lie = suite.load_data()
+    assert len(lie) == 20
     metrics = suite.evaluate(FunctionScorer(lambda text: 1.0))
-    p = suite.cal["correct_chosen"].mean()
-    expected = _base_rate_bce(p, suite.lie["correct_chosen"].to_numpy(dtype=float))
+    p = cal["correct_chosen"].mean()
+    expected = _base_rate_bce(p, lie["correct_chosen"].to_numpy(dtype=float))
     for key in ("bce_order1", "bce_order2", "calibrated_bce"):
         assert metrics[f"true_to_lie/{key}"] == pytest.approx(expected, abs=1e-3)
 

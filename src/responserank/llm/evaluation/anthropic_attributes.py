@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pandas as pd
 from sklearn.linear_model import LinearRegression
 
 from responserank.llm.data.sources.anthropic_attributes import (
@@ -22,7 +23,7 @@ ATTRIBUTE_CODES = {"A": 1.0, "C": 0.0, "B": -1.0}
 
 
 class AnthropicAttributesSuite:
-    """EvalSuite over the attribute set (local file or hub id; read at construction)."""
+    """EvalSuite over the attribute set (local file or hub id)."""
 
     def __init__(
         self,
@@ -33,18 +34,27 @@ class AnthropicAttributesSuite:
         name: str = "anthropic_attributes",
     ) -> None:
         self.name = name
-        table = load_anthropic_attributes(path, hub_id, split)
-        self.table = table.iloc[:max_rows] if max_rows else table
+        self.location = {"path": path, "hub_id": hub_id, "split": split}
+        self.max_rows = max_rows
+        self._table: pd.DataFrame | None = None
+
+    def load_data(self) -> pd.DataFrame:
+        """The checked rows (read once; call early to fail before loading a model)."""
+        if self._table is None:
+            table = load_anthropic_attributes(**self.location)
+            self._table = table.iloc[: self.max_rows] if self.max_rows else table
+        return self._table
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
-        n = len(self.table)
-        prompts = list(self.table["prompt"]) * 2
-        responses = list(self.table["chosen"]) + list(self.table["rejected"])
+        table = self.load_data()
+        n = len(table)
+        prompts = list(table["prompt"]) * 2
+        responses = list(table["chosen"]) + list(table["rejected"])
         scores = np.asarray(scorer.score(prompts, responses), dtype=float)
         chosen_minus_rejected = scores[:n] - scores[n:]
-        sign = np.where(self.table["chosen_choice"].to_numpy() == "A", 1.0, -1.0)
+        sign = np.where(table["chosen_choice"].to_numpy() == "A", 1.0, -1.0)
         a_minus_b = sign * chosen_minus_rejected
-        coded = self.table[list(ATTRIBUTES)].apply(lambda column: column.map(ATTRIBUTE_CODES))
+        coded = table[list(ATTRIBUTES)].apply(lambda column: column.map(ATTRIBUTE_CODES))
         features = coded.to_numpy(dtype=float)
         fit = LinearRegression().fit(features, a_minus_b)
         return {

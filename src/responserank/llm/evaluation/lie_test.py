@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pandas as pd
 from sklearn.linear_model import LinearRegression
 
 from responserank.llm.data.sources.lie import RESPONSE_TYPES, load_lie_test
@@ -41,7 +42,7 @@ def length_correctness_weights(rewards: dict[str, np.ndarray]) -> dict[str, floa
 
 
 class LieTestSuite:
-    """EvalSuite over ``LIE_dataset_test.csv`` (read at construction, so a bad path fails early)."""
+    """EvalSuite over ``LIE_dataset_test.csv`` (path null: ``$RR_DATA_DIR/lie``)."""
 
     def __init__(
         self,
@@ -50,12 +51,21 @@ class LieTestSuite:
         name: str = "lie_test",
     ) -> None:
         self.name = name
-        table = load_lie_test(path)
-        self.table = table.iloc[:max_rows] if max_rows else table
+        self.path = path
+        self.max_rows = max_rows
+        self._table: pd.DataFrame | None = None
+
+    def load_data(self) -> pd.DataFrame:
+        """The checked test rows (read once; call early to fail before loading a model)."""
+        if self._table is None:
+            table = load_lie_test(self.path)
+            self._table = table.iloc[: self.max_rows] if self.max_rows else table
+        return self._table
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
-        n = len(self.table)
-        texts = [text for t in RESPONSE_TYPES for text in self.table[t]]
+        table = self.load_data()
+        n = len(table)
+        texts = [text for t in RESPONSE_TYPES for text in table[t]]
         scores = np.asarray(scorer.score([""] * len(texts), texts), dtype=float)
         rewards = {t: scores[i * n : (i + 1) * n] for i, t in enumerate(RESPONSE_TYPES)}
         metrics = length_correctness_weights(rewards)

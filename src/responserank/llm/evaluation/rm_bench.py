@@ -49,7 +49,7 @@ def summarise_matrix(matrix: np.ndarray) -> dict[str, float]:
 
 
 class RMBenchSuite:
-    """EvalSuite over RM-Bench (local file or hub id; read at construction)."""
+    """EvalSuite over RM-Bench (local file or hub id)."""
 
     def __init__(
         self,
@@ -60,16 +60,25 @@ class RMBenchSuite:
         name: str = "rm_bench",
     ) -> None:
         self.name = name
-        table = load_rm_bench(path, hub_id, split)
-        if max_ids:
-            keep = table["id"].drop_duplicates().iloc[:max_ids]
-            table = table[table["id"].isin(keep)].reset_index(drop=True)
-        self.table = table
+        self.location = {"path": path, "hub_id": hub_id, "split": split}
+        self.max_ids = max_ids
+        self._table: pd.DataFrame | None = None
+
+    def load_data(self) -> pd.DataFrame:
+        """The checked flat table (read once; call early to fail before loading a model)."""
+        if self._table is None:
+            table = load_rm_bench(**self.location)
+            if self.max_ids:
+                keep = table["id"].drop_duplicates().iloc[: self.max_ids]
+                table = table[table["id"].isin(keep)].reset_index(drop=True)
+            self._table = table
+        return self._table
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
-        n = len(self.table)
-        prompts = list(self.table["prompt"]) * 2
-        responses = list(self.table["chosen"]) + list(self.table["rejected"])
+        table = self.load_data()
+        n = len(table)
+        prompts = list(table["prompt"]) * 2
+        responses = list(table["chosen"]) + list(table["rejected"])
         scores = np.asarray(scorer.score(prompts, responses), dtype=float)
-        matrix = style_matrix(self.table, scores[:n], scores[n:])
+        matrix = style_matrix(table, scores[:n], scores[n:])
         return {f"{self.name}/{k}": v for k, v in summarise_matrix(matrix).items()}

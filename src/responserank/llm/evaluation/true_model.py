@@ -85,18 +85,32 @@ class TrueModelSuite:
         self.name = name
         self.relative_to_anchor = relative_to_anchor
         self.label = label
+        if label not in LABELS:
+            raise ValueError(f"unknown TRUE label {label!r}; choose one of {list(LABELS)}")
         self.calibration = calibration or ("logistic" if label == "correct_chosen" else "isotonic")
-        self.cal = load_true_items(path, fold, cal_split, layout, label)
-        self.eval_items = load_true_items(path, fold, eval_split, layout, label)
+        self.location = {"path": path, "fold": fold, "layout": layout, "label": label}
+        self.splits = {"cal": cal_split, "eval": eval_split}
+        self._items: dict[str, pd.DataFrame] | None = None
+
+    def load_data(self) -> dict[str, pd.DataFrame]:
+        """The calibration and evaluation items (read once; call early to fail before a model)."""
+        if self._items is None:
+            self._items = {
+                role: load_true_items(split=split, **self.location)
+                for role, split in self.splits.items()
+            }
+        return self._items
 
     def fit_calibrator(self, scorer: Scorer) -> Callable[[np.ndarray], np.ndarray]:
-        cal_scores = score_items(scorer, self.cal["prompt_response_group"])
-        return fit_probability_calibrator(cal_scores, self.cal[self.label], self.calibration)
+        cal = self.load_data()["cal"]
+        cal_scores = score_items(scorer, cal["prompt_response_group"])
+        return fit_probability_calibrator(cal_scores, cal[self.label], self.calibration)
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         calibrator = self.fit_calibrator(scorer)
-        logits = score_items(scorer, self.eval_items["prompt_response_group"])
-        label = self.eval_items[self.label].to_numpy(dtype=float)
+        items = self.load_data()["eval"]
+        logits = score_items(scorer, items["prompt_response_group"])
+        label = items[self.label].to_numpy(dtype=float)
         metrics = probability_metrics(calibrator(logits), label)
         if self.relative_to_anchor:
             logits = logits - score_items(scorer, [ANCHOR_ITEM])[0]
@@ -140,18 +154,29 @@ class TrueTransferSuite:
         name: str = "true_to_lie",
     ) -> None:
         self.name = name
-        self.cal = load_true_split(true_path, fold, cal_split, layout)
-        self.lie = (
-            load_lie_full(lie_path)
-            if lie_fold is None
-            else load_lie_split(lie_path, lie_fold, lie_split)
-        )
+        self.true_split = {"path": true_path, "fold": fold, "split": cal_split, "layout": layout}
+        self.lie_location = {"path": lie_path, "fold": lie_fold, "split": lie_split}
+        self._data: tuple[pd.DataFrame, pd.DataFrame] | None = None
+
+    def load_data(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """TRUE calibration items and LIE comparisons (read once)."""
+        if self._data is None:
+            cal = load_true_split(**self.true_split)
+            where = self.lie_location
+            lie = (
+                load_lie_full(where["path"])
+                if where["fold"] is None
+                else load_lie_split(where["path"], where["fold"], where["split"])
+            )
+            self._data = (cal, lie)
+        return self._data
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
-        cal_scores = score_items(scorer, self.cal["prompt_response_group"])
-        calibrator = fit_probability_calibrator(cal_scores, self.cal["correct_chosen"])
-        predicted = predict_lie_correctness(scorer, calibrator, self.lie)
-        label = self.lie["correct_chosen"].to_numpy(dtype=float)
+        cal, lie = self.load_data()
+        cal_scores = score_items(scorer, cal["prompt_response_group"])
+        calibrator = fit_probability_calibrator(cal_scores, cal["correct_chosen"])
+        predicted = predict_lie_correctness(scorer, calibrator, lie)
+        label = lie["correct_chosen"].to_numpy(dtype=float)
         metrics = {
             "bce_order1": binary_cross_entropy(predicted["p_order1"].to_numpy(), label),
             "bce_order2": binary_cross_entropy(predicted["p_order2"].to_numpy(), label),
