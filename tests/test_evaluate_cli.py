@@ -110,7 +110,6 @@ def test_evaluate_command_writes_into_the_run_record(tmp_path, tiny_model, local
         "HF_HUB_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
         "WANDB_MODE": "offline",
-        "WANDB_DIR": str(tmp_path),
     }
     command = [
         sys.executable,
@@ -146,8 +145,9 @@ def test_evaluate_command_writes_into_the_run_record(tmp_path, tiny_model, local
     assert new["eval/rewardbench_v1/subset/mt-bench-easy"] * 4 == pytest.approx(
         round(new["eval/rewardbench_v1/subset/mt-bench-easy"] * 4)
     )
-    # mirrored into the wandb run named by the record (offline here: a local run of that id)
-    assert list((tmp_path / "wandb").glob("offline-run-*-rrtest01")), "wandb mirror run missing"
+    # mirrored into the wandb run named by the record (offline: a local run of that id, kept in
+    # the run directory like training's own wandb files)
+    assert list((run_dir / "wandb").glob("offline-run-*-rrtest01")), "wandb mirror run missing"
 
 
 def compose_config(overrides: list[str]):
@@ -182,7 +182,7 @@ def test_running_run_unknown_suite_and_missing_model_fail_clearly(tmp_path, tiny
     with pytest.raises(RuntimeError, match="still marked running"):
         evaluate(compose_config([f"model_dir={run_dir / 'model'}", *data_overrides(v1, v2)]))
     with pytest.raises(ValueError, match=r"unknown suite\(s\) \['rb3'\].*rewardbench_v1"):
-        evaluate(compose_config([f"model_dir={tiny_model}", "suites=[rb3]"]))
+        evaluate(compose_config([f"model_dir={tiny_model}", "suites=rb3"]))
     with pytest.raises(FileNotFoundError, match="holds no saved model"):
         evaluate(compose_config([f"model_dir={tmp_path}", *data_overrides(v1, v2)]))
 

@@ -74,16 +74,29 @@ def load_reward_model(
 
 
 def mirror_to_wandb(
-    metrics: dict[str, float], run_id: str, project: str | None, entity: str | None
+    metrics: dict[str, float],
+    run_id: str,
+    project: str | None,
+    entity: str | None,
+    mode: str | None = None,
+    directory: Path | None = None,
 ) -> None:
     """Add the scores to an existing wandb run's summary, as training does at its end.
 
     Training leaves the last logged value of each ``eval/...`` metric and its final metrics as
-    ``final/eval/...`` in the summary; both are set here. In offline mode a local run is written.
+    ``final/eval/...`` in the summary; both are set here. In offline mode a local run is written
+    under ``directory`` (the run directory, where training keeps its own wandb files).
     """
     import wandb
 
-    run = wandb.init(id=run_id, project=project, entity=entity, resume="allow")
+    run = wandb.init(
+        id=run_id,
+        project=project,
+        entity=entity,
+        mode=mode,
+        dir=None if directory is None else str(directory),
+        resume="allow",
+    )
     try:
         run.summary.update({**metrics, **{f"final/{key}": value for key, value in metrics.items()}})
     finally:
@@ -105,13 +118,19 @@ def _wandb_target(
         "run_id": run_id,
         "project": cfg.wandb.project or tracking.get("project"),
         "entity": cfg.wandb.entity or tracking.get("entity"),
+        # a run that trained offline is continued offline (sync it later with `wandb sync`)
+        "mode": "offline"
+        if not cfg.wandb.run_id and recorded.get("wandb_mode") == "offline"
+        else None,
+        "directory": run_dir,
     }
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Run the configured suites on ``cfg.model_dir`` and record the scores; return them (eval/ names)."""
     model_dir = Path(cfg.model_dir).expanduser()
-    names = None if cfg.suites is None else list(cfg.suites)
+    requested = [cfg.suites] if isinstance(cfg.suites, str) else cfg.suites
+    names = None if requested is None else list(requested)
     suites = build_suites(cfg.eval, names)
     if not suites:
         raise ValueError("no suites to run: the eval group is empty")
@@ -136,7 +155,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         LOG.info("wrote %d scores to %s", len(metrics), path)
     target = _wandb_target(cfg, run_dir, summary)
     if target is not None:
-        mirror_to_wandb(metrics, **target)
+        try:
+            mirror_to_wandb(metrics, **target)
+        except Exception as exc:  # the scores are on disk already; wandb is only a mirror
+            LOG.warning("could not mirror the scores to wandb run %s: %s", target["run_id"], exc)
     return metrics
 
 
