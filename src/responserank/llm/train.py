@@ -297,6 +297,7 @@ def training_arguments(
         report_to="none",
         disable_tqdm=not rt.progress_bar,
         remove_unused_columns=False,
+        ddp_find_unused_parameters=False,
         dataloader_num_workers=int(rt.dataloader_num_workers),
     )
 
