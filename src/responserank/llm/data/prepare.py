@@ -13,6 +13,10 @@ Config keys read (all other keys are ignored):
 ``experiment.train_rank_transform``, ``experiment.train_target`` (each ``_target_``; an absent node
 means: no signal, no filter, annotator sampler, global stratum, noop partitioner, no transform,
 hard target).
+
+A signal may also define ``extra_columns(table, split)``: per-row columns assigned to the train and
+the eval table after these steps (the RAPL ARM signal fills ``reliability`` this way, the TRUE
+label signal ``target``).
 """
 
 from __future__ import annotations
