@@ -97,6 +97,8 @@ def test_lie_fixture_folder_and_env_default(tmp_path, monkeypatch, tokenizer):
     splits = _load(lie.LieSource(fold=1), tokenizer)
     assert (len(splits.train), len(splits.eval)) == (5, 5)
     assert len(lie.load_lie_full()) == 10
+    everything = _load(lie.LieSource(fold=None), tokenizer)
+    assert (len(everything.train), len(everything.eval)) == (10, 0)
     short = _load(lie.LieSource(fold=1), tokenizer, max_length=20)
     assert short.dropped["length_filter"] > 0
     assert len(short.train) + len(short.eval) + short.dropped["length_filter"] == 10

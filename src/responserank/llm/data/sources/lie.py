@@ -179,17 +179,22 @@ def load_lie_full(
 class LieSource:
     """Dataset option ``lie``: fold ``fold`` of LIE, train = LIE_train_k, eval = LIE_val_k.
 
-    ``arm_file`` adds ARM columns keyed by ``IDs`` (e.g. TRUE-model predictions); comparisons
-    longer than ``max_length`` tokens are dropped.
+    ``fold=None`` trains on all 1,000 pairs (the union of the validation folds) with no held-out
+    set. ``arm_file`` adds ARM columns keyed by ``IDs`` (e.g. TRUE-model predictions);
+    comparisons longer than ``max_length`` tokens are dropped.
     """
 
     path: str | None = None
-    fold: int = 0
+    fold: int | None = 0
     arm_file: str | None = None
 
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
-        train = load_lie_split(self.path, self.fold, "train", arm_file=self.arm_file)
-        held_out = load_lie_split(self.path, self.fold, "val", arm_file=self.arm_file)
+        if self.fold is None:
+            train = load_lie_full(self.path, arm_file=self.arm_file)
+            held_out = train.iloc[:0]
+        else:
+            train = load_lie_split(self.path, self.fold, "train", arm_file=self.arm_file)
+            held_out = load_lie_split(self.path, self.fold, "val", arm_file=self.arm_file)
         return length_filtered(train, held_out, tokenizer, max_length)
 
 
