@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from responserank.llm.data.errors import DataValidationError, invalid_value
+from responserank.llm.data.sources.scale import load_true_items
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.losses import beta_from_correctness, margin_from_correctness, p_from_correctness
 
@@ -52,13 +53,7 @@ class ArmCalibration:
     label: str = "correct_chosen"
 
     def fit(self, arm_column: str) -> Callable[[np.ndarray], np.ndarray]:
-        from responserank.llm.data.sources.scale import load_scale_true_split
-        from responserank.llm.data.sources.true import load_true_split
-
-        if self.label == "accuracy":
-            table = load_scale_true_split(self.true_path, self.fold, self.split, self.layout)
-        else:
-            table = load_true_split(self.true_path, self.fold, self.split, self.layout)
+        table = load_true_items(self.true_path, self.fold, self.split, self.layout, self.label)
         where = f"TRUE {self.layout}/{self.split} fold {self.fold}"
         _check_arm(table, arm_column, where)
         return fit_probability_calibrator(table[arm_column], table[self.label], self.method)

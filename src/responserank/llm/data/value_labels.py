@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from responserank.llm.data.errors import invalid_value, require_columns
-
-LABELS = ("correct_chosen", "accuracy")
+from responserank.llm.data.sources.scale import TRUE_LABELS
 
 
 @dataclass(frozen=True)
@@ -23,8 +22,10 @@ class TrueLabelSignal:
     label: str = "correct_chosen"
 
     def __post_init__(self) -> None:
-        if self.label not in LABELS:
-            raise ValueError(f"unknown TRUE label {self.label!r}; choose one of {list(LABELS)}")
+        if self.label not in TRUE_LABELS:
+            raise ValueError(
+                f"unknown TRUE label {self.label!r}; choose one of {list(TRUE_LABELS)}"
+            )
 
     def ranks(self, table: pd.DataFrame) -> np.ndarray:
         return np.full(len(table), np.nan)

@@ -18,24 +18,12 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 from responserank.llm.data.sources.lie import load_lie_full, load_lie_split
-from responserank.llm.data.sources.scale import load_scale_true_split
+from responserank.llm.data.sources.scale import TRUE_LABELS, load_true_items
 from responserank.llm.data.sources.true import ANCHOR_ITEM, load_true_split
 from responserank.llm.evaluation.base import Scorer
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 
 PROBABILITY_FLOOR = 1e-7
-LABELS = ("correct_chosen", "accuracy")
-
-
-def load_true_items(
-    path: str | os.PathLike[str] | None, fold: int, split: str, layout: str, label: str
-) -> pd.DataFrame:
-    """TRUE rows for the value head; the soft ``accuracy`` label lives in scale_TRUE."""
-    if label not in LABELS:
-        raise ValueError(f"unknown TRUE label {label!r}; choose one of {list(LABELS)}")
-    if label == "accuracy":
-        return load_scale_true_split(path, fold, split, layout)
-    return load_true_split(path, fold, split, layout)
 
 
 def score_items(scorer: Scorer, texts: pd.Series | list[str]) -> np.ndarray:
@@ -85,8 +73,8 @@ class TrueModelSuite:
         self.name = name
         self.relative_to_anchor = relative_to_anchor
         self.label = label
-        if label not in LABELS:
-            raise ValueError(f"unknown TRUE label {label!r}; choose one of {list(LABELS)}")
+        if label not in TRUE_LABELS:
+            raise ValueError(f"unknown TRUE label {label!r}; choose one of {list(TRUE_LABELS)}")
         self.calibration = calibration or ("logistic" if label == "correct_chosen" else "isotonic")
         self.location = {"path": path, "fold": fold, "layout": layout, "label": label}
         self.splits = {"cal": cal_split, "eval": eval_split}

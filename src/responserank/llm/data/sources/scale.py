@@ -91,3 +91,17 @@ class ScaleTrueSource:
         train = load_scale_true_split(self.path, self.fold, "train", self.layout)
         held_out = load_scale_true_split(self.path, self.fold, self.eval_split, self.layout)
         return length_filtered(train, held_out, tokenizer, max_length)
+
+
+TRUE_LABELS = ("correct_chosen", "accuracy")
+
+
+def load_true_items(
+    path: str | os.PathLike[str] | None, fold: int, split: str, layout: str, label: str
+) -> pd.DataFrame:
+    """TRUE rows carrying ``label``: correct_chosen from TRUE, the soft accuracy from scale_TRUE."""
+    if label not in TRUE_LABELS:
+        raise ValueError(f"unknown TRUE label {label!r}; choose one of {list(TRUE_LABELS)}")
+    if label == "accuracy":
+        return load_scale_true_split(path, fold, split, layout)
+    return true.load_true_split(path, fold, split, layout)
