@@ -26,10 +26,14 @@ COMMON=(
     seed=1,2,3
 )
 train() { nice -n 10 python -m responserank.llm.train -m "${COMMON[@]}" "$@"; }
+# One sweep per preset: Hydra builds a sweep's base config without the swept keys, so a preset
+# cannot be swept together with overrides of keys that only that preset defines.
 train experiment=rapl_lie_bt
-train experiment=rapl_lie_beta,rapl_lie_eps \
-    experiment.train_signal.column=TRUE_probability_correct experiment.train_signal.is_prob=true
-train experiment=rapl_lie_beta,rapl_lie_eps experiment.train_signal.column=confidence_scores
+for preset in rapl_lie_beta rapl_lie_eps; do
+    train "experiment=$preset" \
+        experiment.train_signal.column=TRUE_probability_correct experiment.train_signal.is_prob=true
+    train "experiment=$preset" experiment.train_signal.column=confidence_scores
+done
 python -m responserank.llm.rapl_summary "$ROOT" \
     --runs-csv results/rapl/lie_fold0_minilm_cpu_runs.csv \
     --summary-csv results/rapl/lie_fold0_minilm_cpu_summary.csv \
