@@ -1,38 +1,14 @@
-"""The shared figure style: summaries, method registry, atomic PDF+PNG output, usetex guard."""
+"""The shared figure style: method registry, atomic PDF+PNG output, usetex guard."""
 
 from __future__ import annotations
 
-import math
 import shutil
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from scipy import stats
 
 from responserank import plotting
-
-
-@given(st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=40))
-def test_summary_matches_t_interval(values):
-    summary = plotting.summarize(values)
-    data = np.asarray(values)
-    assert summary.n == len(values)
-    assert summary.mean == pytest.approx(data.mean(), abs=1e-9)
-    assert summary.sd == pytest.approx(np.std(data, ddof=1), abs=1e-9)
-    if summary.sd > 0:
-        low, high = stats.t.interval(0.95, len(data) - 1, loc=data.mean(), scale=stats.sem(data))
-        assert summary.ci_low == pytest.approx(low, rel=1e-9, abs=1e-9)
-        assert summary.ci_high == pytest.approx(high, rel=1e-9, abs=1e-9)
-
-
-def test_summary_drops_nan_and_needs_two_values_for_spread():
-    summary = plotting.summarize([0.5, math.nan])
-    assert (summary.mean, summary.n) == (0.5, 1)
-    assert math.isnan(summary.sd) and math.isnan(summary.ci_half_width)
-    assert plotting.summarize([]).n == 0
 
 
 def test_registry_keeps_one_look_per_method():

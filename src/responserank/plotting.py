@@ -9,7 +9,6 @@ switches to a real LaTeX run for camera-ready output.
 from __future__ import annotations
 
 import io
-import math
 import shutil
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,9 +25,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
-from scipy import stats
 
 from responserank.atomic_io import write_bytes_atomic
+from responserank.stats import summarize
 
 FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
 PNG_DPI = 200
@@ -150,43 +149,6 @@ register_method("bt", "BT", "#0072B2", marker="o")
 register_method("rr", "RR", "#D55E00", marker="s")
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Mean, sample standard deviation and half-width of the t confidence interval of the mean."""
-
-    mean: float
-    sd: float
-    ci_half_width: float
-    n: int
-
-    @property
-    def ci_low(self) -> float:
-        return self.mean - self.ci_half_width
-
-    @property
-    def ci_high(self) -> float:
-        return self.mean + self.ci_half_width
-
-
-def summarize(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Summary:
-    """Summarise finite ``values``; NaN values (e.g. an undefined correlation) are left out.
-
-    The interval is Student's t interval of the mean; with fewer than two values sd and interval are
-    NaN rather than a misleading zero.
-    """
-    data = np.asarray(values, dtype=float)
-    data = data[np.isfinite(data)]
-    n = int(data.size)
-    if n == 0:
-        return Summary(math.nan, math.nan, math.nan, 0)
-    mean = float(data.mean())
-    if n < 2:
-        return Summary(mean, math.nan, math.nan, n)
-    sd = float(data.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1) * sd / math.sqrt(n))
-    return Summary(mean, sd, half, n)
-
-
 def plot_mean_band(
     ax: Axes,
     x: Sequence[float],
@@ -214,6 +176,35 @@ def plot_mean_band(
     )
     ax.fill_between(x, low, high, color=style.color, alpha=0.18, linewidth=0)
     return line
+
+
+def reference_line_style(method: str) -> dict[str, Any]:
+    """Keyword arguments of the dashed line that marks ``method``'s full-data level in a panel."""
+    return {"color": method_style(method).color, "linestyle": (0, (4, 2)), "linewidth": 0.9}
+
+
+def mark_crossing(ax: Axes, x: float, method: str) -> Line2D:
+    """A dotted vertical line where ``method``'s curve reaches a reference level."""
+    return ax.axvline(x, color=method_style(method).color, linestyle=":", linewidth=0.9, zorder=1)
+
+
+def panel_note(ax: Axes, text: str, *, loc: str = "upper left") -> Artist:
+    """A small boxed note inside a panel (e.g. where a curve reaches a reference level).
+
+    ``loc`` is ``"upper left"``, ``"upper right"``, ``"lower left"`` or ``"lower right"``.
+    """
+    vertical, horizontal = loc.split()
+    return ax.text(
+        0.03 if horizontal == "left" else 0.97,
+        0.97 if vertical == "upper" else 0.03,
+        text,
+        transform=ax.transAxes,
+        va="top" if vertical == "upper" else "bottom",
+        ha=horizontal,
+        fontsize=7,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5},
+        zorder=5,
+    )
 
 
 def shared_legend(

@@ -1,4 +1,4 @@
-"""Paired Wilcoxon tests, rank-biserial effect sizes, Holm correction and the BT-level crossing."""
+"""Paired Wilcoxon tests and rank-biserial effect sizes of the synthetic analysis."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from scipy import stats
 
-from responserank.synthetic.analysis.figures import level_reach
-from responserank.synthetic.analysis.stats import holm_adjust, paired_wilcoxon
+from responserank.synthetic.analysis.stats import paired_wilcoxon
 
 
 def test_wilcoxon_matches_scipy_and_rank_biserial_by_hand():
@@ -46,37 +43,3 @@ def test_identical_learners_give_no_effect():
 def test_unequal_pairs_are_rejected():
     with pytest.raises(ValueError, match="equal length"):
         paired_wilcoxon([0.1, 0.2], [0.1])
-
-
-def test_holm_hand_computed():
-    # Sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> running max 0.06.
-    assert holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    adjusted = holm_adjust([math.nan, 0.2, 0.6])
-    assert math.isnan(adjusted[0])
-    assert adjusted[1:] == pytest.approx([0.4, 0.6])
-    assert holm_adjust([0.5, 0.9]) == [1.0, 1.0]
-
-
-@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=30))
-def test_holm_is_bounded_and_preserves_order(p_values):
-    adjusted = holm_adjust(p_values)
-    for raw, adj in zip(p_values, adjusted, strict=True):
-        assert raw <= adj <= 1.0
-    order = np.argsort(p_values, kind="stable")
-    assert np.all(np.diff(np.asarray(adjusted)[order]) >= 0)
-    assert min(adjusted) == pytest.approx(min(1.0, len(p_values) * min(p_values)))
-
-
-def test_level_reach_interpolates_linearly():
-    reach = level_reach([0.5, 0.75, 1.0], [0.6, 0.7, 0.8], 0.68)
-    assert reach.size == pytest.approx(0.7)  # 0.5 + (0.68 - 0.6) / 0.1 * 0.25
-    assert reach.describe() == "at 0.70"
-
-
-def test_level_reach_at_smallest_and_never():
-    at_start = level_reach([0.5, 1.0], [0.9, 0.95], 0.8)
-    assert (at_start.size, at_start.at_smallest) == (0.5, True)
-    assert at_start.describe() == "at or below 0.50"
-    never = level_reach([0.5, 1.0], [0.6, 0.7], 0.8)
-    assert never.size is None
-    assert never.describe() == "not reached"

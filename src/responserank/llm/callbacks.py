@@ -1,33 +1,16 @@
-"""Evaluation suites (contract D) run by the trainer at every evaluation."""
+"""Trainer callbacks: evaluation suites (contract D) at every evaluation, and the run record."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from hydra.utils import instantiate
-from omegaconf import DictConfig
 from transformers import TrainerCallback
 
 from responserank.llm.evaluation.base import EvalSuite
 from responserank.llm.evaluation.scoring import RewardModelScorer
-
-log = logging.getLogger(__name__)
-
-
-def build_suites(eval_cfg: DictConfig) -> list[EvalSuite]:
-    """Instantiate ``eval.suites`` (a list of ``_target_`` configs); names must be unique."""
-    suites = [instantiate(node) for node in (eval_cfg.get("suites") or [])]
-    for suite in suites:
-        if not isinstance(suite, EvalSuite):
-            raise TypeError(
-                f"eval suite {type(suite).__name__} lacks `name` or `evaluate(scorer)` (contract D)"
-            )
-    names = [s.name for s in suites]
-    if len(set(names)) != len(names):
-        raise ValueError(f"eval suites need unique names, got {names}")
-    return suites
+from responserank.llm.evaluation.suites import run_suites
+from responserank.llm.tracking import RunRecord, WandbMirror
 
 
 class EvalSuitesCallback(TrainerCallback):
@@ -54,7 +37,47 @@ class EvalSuitesCallback(TrainerCallback):
         scorer = RewardModelScorer(
             model, processing_class, self.batch_size, self.max_length, self.show_progress
         )
-        for suite in self.suites:
-            log.info("evaluating suite %s", suite.name)
-            for key, value in suite.evaluate(scorer).items():
-                metrics[f"eval/{key}"] = float(value)
+        for key, value in run_suites(self.suites, scorer).items():
+            metrics[f"eval/{key}"] = value
+
+
+TRAINER_LOG_KEYS = {
+    "loss": "train/loss",
+    "grad_norm": "train/grad_norm",
+    "learning_rate": "train/learning_rate",
+}
+
+
+class RunRecordCallback(TrainerCallback):
+    """Writes evaluations to ``metrics.jsonl`` and every log to wandb, and keeps the summary's
+    heartbeat fresh so that a concurrent launch of the same run sees it is taken.
+
+    Evaluation rows also carry ``train/loss``: the mean training loss logged since the previous
+    evaluation (the epoch's training loss when evaluating once per epoch).
+    """
+
+    def __init__(self, record: RunRecord, mirror: WandbMirror) -> None:
+        self.record = record
+        self.mirror = mirror
+        self._losses: list[float] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        renamed = {TRAINER_LOG_KEYS.get(k, k): v for k, v in logs.items() if k != "epoch"}
+        if "train/loss" in renamed and not any(k.startswith("eval/") for k in renamed):
+            self._losses.append(float(renamed["train/loss"]))
+        if any(k.startswith("eval/") for k in renamed):
+            if self._losses:
+                renamed["train/loss"] = sum(self._losses) / len(self._losses)
+                self._losses = []
+            row = {
+                "epoch": round(float(state.epoch or 0.0), 4),
+                "step": state.global_step,
+                **renamed,
+            }
+            self.record.append_metrics(row)
+        self.mirror.log(
+            {**renamed, "train/epoch": float(state.epoch or 0.0)}, step=state.global_step
+        )
+        self.record.update_summary(status="running", global_step=state.global_step)

@@ -19,15 +19,13 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from responserank.llm.evaluation.records import (
-    add_to_run_record,
     default_results_path,
-    find_run_dir,
-    read_summary,
     run_metric_names,
     write_results_file,
 )
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import build_suites, load_suite_data, run_suites
+from responserank.llm.tracking import RunRecord
 
 LOG = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf" / "llm")
@@ -104,13 +102,14 @@ def mirror_to_wandb(
 
 
 def _wandb_target(
-    cfg: DictConfig, run_dir: Path | None, summary: dict[str, Any] | None
+    cfg: DictConfig, record: RunRecord | None, summary: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     """The wandb run to mirror into: given explicitly, or the one the run record names."""
     recorded = summary or {}
     run_id = cfg.wandb.run_id or recorded.get("wandb_id")
     if not run_id or (not cfg.wandb.run_id and recorded.get("wandb_mode") == "disabled"):
         return None
+    run_dir = None if record is None else record.path
     tracking: Any = {}
     if run_dir is not None and (run_dir / "config.yaml").is_file():
         tracking = OmegaConf.select(OmegaConf.load(run_dir / "config.yaml"), "tracking.wandb") or {}
@@ -134,11 +133,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     suites = build_suites(cfg.eval, names)
     if not suites:
         raise ValueError("no suites to run: the eval group is empty")
-    run_dir = find_run_dir(model_dir)
-    summary = read_summary(run_dir) if run_dir is not None else None
+    record = RunRecord.holding_model(model_dir)
+    summary = record.read_summary() if record is not None else None
     if summary is not None and summary.get("status") == "running" and not cfg.force:
         raise RuntimeError(
-            f"{run_dir} is still marked running; evaluate after it finishes, or pass force=true"
+            f"{record.path} is still marked running; evaluate after it finishes, or pass force=true"
         )
     load_suite_data(suites)
     model, tokenizer = load_reward_model(model_dir, cfg.device, cfg.dtype)
@@ -146,14 +145,14 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     metrics = run_metric_names(run_suites(suites, scorer))
     for key, value in metrics.items():
         LOG.info("%s = %.4f", key, value)
-    if run_dir is not None:
-        add_to_run_record(run_dir, metrics)
-        LOG.info("added %d scores to the run record %s", len(metrics), run_dir)
+    if record is not None:
+        record.add_final_metrics(metrics)
+        LOG.info("added %d scores to the run record %s", len(metrics), record.path)
     else:
         path = Path(cfg.output) if cfg.output else default_results_path(model_dir)
         write_results_file(path, model_dir, metrics)
         LOG.info("wrote %d scores to %s", len(metrics), path)
-    target = _wandb_target(cfg, run_dir, summary)
+    target = _wandb_target(cfg, record, summary)
     if target is not None:
         try:
             mirror_to_wandb(metrics, **target)

@@ -36,7 +36,6 @@ from urllib.parse import urlparse
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
-from transformers import TrainerCallback
 
 from responserank.atomic_io import write_json_atomic, write_text_atomic
 
@@ -147,15 +146,49 @@ class RunRecord:
     def model_dir(self) -> Path:
         return self.path / "model"
 
+    @classmethod
+    def holding_model(cls, model_dir: Path) -> RunRecord | None:
+        """The record whose ``model/`` folder is ``model_dir``, or None for a model saved elsewhere.
+
+        Symlinks are kept (a run's ``model/`` may link to weights stored elsewhere), so the record
+        is found from the path as given.
+        """
+        parent = Path(os.path.abspath(model_dir)).parent
+        record = cls(parent)
+        return record if record.summary_path.is_file() else None
+
     def read_summary(self) -> dict[str, Any] | None:
+        """The summary, or None before the run wrote one; a malformed file is an error."""
         if not self.summary_path.is_file():
             return None
-        return json.loads(self.summary_path.read_text())
+        try:
+            summary = json.loads(self.summary_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{self.summary_path}: not valid JSON ({exc})") from exc
+        if not isinstance(summary, dict) or not isinstance(summary.get("metrics", {}), dict):
+            raise ValueError(
+                f"{self.summary_path}: expected a JSON object whose 'metrics' is an object"
+            )
+        return summary
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """Every logged evaluation, in order; a line that is not a JSON object is an error."""
         if not self.metrics_path.is_file():
             return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+        rows = []
+        for number, line in enumerate(self.metrics_path.read_text(encoding="utf-8").splitlines()):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"{self.metrics_path}, line {number + 1}: not valid JSON ({exc})"
+                ) from exc
+            if not isinstance(row, dict):
+                raise ValueError(f"{self.metrics_path}, line {number + 1}: expected a JSON object")
+            rows.append(row)
+        return rows
 
     def write_config(self, cfg: DictConfig, hydra_info: Mapping[str, Any]) -> None:
         write_text_atomic(self.path / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
@@ -182,6 +215,21 @@ class RunRecord:
         write_text_atomic(
             self.metrics_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
         )
+
+    def add_final_metrics(self, metrics: Mapping[str, float]) -> None:
+        """Record scores of the final model computed after training (e.g. by ``evaluate``).
+
+        They are appended to ``metrics.jsonl`` as one row with the epoch and step of the run's last
+        evaluation, and merged into the summary's ``metrics``, so the analysis sees them like the
+        scores logged during training.
+        """
+        summary = self.read_summary()
+        if summary is None:
+            raise FileNotFoundError(f"{self.summary_path} does not exist: not a run record")
+        rows = self.read_metrics()
+        last = rows[-1] if rows else {}
+        self.append_metrics({"epoch": last.get("epoch"), "step": last.get("step"), **metrics})
+        self.update_summary(metrics={**summary.get("metrics", {}), **metrics})
 
     def reset_metrics(self) -> None:
         self.metrics_path.unlink(missing_ok=True)
@@ -309,51 +357,3 @@ class WandbMirror:
             self.run.summary["status"] = status
             self.run.finish(exit_code=0 if status == "finished" else 1)
             self.run = None
-
-
-# ----------------------------------------------------------------------------------------------
-# Trainer callback: every log goes to disk and wandb
-# ----------------------------------------------------------------------------------------------
-
-TRAINER_LOG_KEYS = {
-    "loss": "train/loss",
-    "grad_norm": "train/grad_norm",
-    "learning_rate": "train/learning_rate",
-}
-
-
-class RunRecordCallback(TrainerCallback):
-    """Writes evaluations to ``metrics.jsonl`` and every log to wandb, and keeps the summary's
-    heartbeat fresh so that a concurrent launch of the same run sees it is taken.
-
-    Evaluation rows also carry ``train/loss``: the mean training loss logged since the previous
-    evaluation (the epoch's training loss when evaluating once per epoch).
-    """
-
-    def __init__(self, record: RunRecord, mirror: WandbMirror) -> None:
-        self.record = record
-        self.mirror = mirror
-        self._losses: list[float] = []
-        self.last_eval: dict[str, float] = {}
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs:
-            return
-        renamed = {TRAINER_LOG_KEYS.get(k, k): v for k, v in logs.items() if k != "epoch"}
-        if "train/loss" in renamed and not any(k.startswith("eval/") for k in renamed):
-            self._losses.append(float(renamed["train/loss"]))
-        if any(k.startswith("eval/") for k in renamed):
-            if self._losses:
-                renamed["train/loss"] = sum(self._losses) / len(self._losses)
-                self._losses = []
-            row = {
-                "epoch": round(float(state.epoch or 0.0), 4),
-                "step": state.global_step,
-                **renamed,
-            }
-            self.record.append_metrics(row)
-            self.last_eval = {k: v for k, v in renamed.items() if isinstance(v, int | float)}
-        self.mirror.log(
-            {**renamed, "train/epoch": float(state.epoch or 0.0)}, step=state.global_step
-        )
-        self.record.update_summary(status="running", global_step=state.global_step)

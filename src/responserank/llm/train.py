@@ -32,10 +32,12 @@ from transformers import TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from responserank.atomic_io import write_text_atomic
-from responserank.llm.callbacks import EvalSuitesCallback, build_suites
+from responserank.llm.callbacks import EvalSuitesCallback, RunRecordCallback
 from responserank.llm.data.batching import PartitionBatchSampler
 from responserank.llm.data.prepare import prepare_data
 from responserank.llm.data.stats import distribution, format_stats
+from responserank.llm.evaluation.base import EvalSuite
+from responserank.llm.evaluation.suites import build_suites, load_suite_data
 from responserank.llm.interrupts import GracefulStop, RunStopped
 from responserank.llm.models import build_reward_model, load_tokenizer
 from responserank.llm.objectives.base import PairwiseObjective
@@ -49,7 +51,6 @@ from responserank.llm.run_identity import group_id, run_name
 from responserank.llm.schedules import scheduler_arguments
 from responserank.llm.tracking import (
     RunRecord,
-    RunRecordCallback,
     WandbMirror,
     claim_reason,
     environment_info,
@@ -216,7 +217,7 @@ def prepare_run_data(
 ) -> RunData:
     """Prepare, validate and tokenise the data; collect the statistics a dry run prints."""
     prepared = prepare_data(cfg, tokenizer)
-    source = f"dataset={OmegaConf.select(cfg, 'dataset.path') or OmegaConf.select(cfg, 'dataset.hub_id') or OmegaConf.select(cfg, 'dataset._target_')}"
+    source = _source_name(cfg)
     validate_table(prepared.train, f"{source} (train split)")
     objective.check_table(prepared.train, f"{source} (train split)")
     max_length = int(cfg.training.max_length)
@@ -241,6 +242,15 @@ def prepare_run_data(
     return RunData(train=train, eval=evaluation, stats=_plain(stats))
 
 
+def _source_name(cfg: DictConfig) -> str:
+    """Where the comparisons come from, for error messages: a path, a hub id or a class."""
+    for key in ("dataset.path", "dataset.hub_id", "dataset._target_"):
+        value = OmegaConf.select(cfg, key)
+        if value:
+            return f"dataset {value}"
+    return "dataset"
+
+
 def _plain(obj: Any) -> Any:
     """JSON-ready copy (numpy scalars to Python numbers)."""
     if isinstance(obj, Mapping):
@@ -257,9 +267,7 @@ def _plain(obj: Any) -> Any:
 # ----------------------------------------------------------------------------------------------
 
 
-def training_arguments(
-    cfg: DictConfig, record: RunRecord, name: str, has_eval: bool
-) -> TrainingArguments:
+def training_arguments(cfg: DictConfig, record: RunRecord, has_eval: bool) -> TrainingArguments:
     t, rt = cfg.training, cfg.runtime
     use_cpu = not torch.cuda.is_available()
     if t.mixed_precision and use_cpu:
@@ -268,7 +276,7 @@ def training_arguments(
         )
     return TrainingArguments(
         output_dir=str(record.checkpoint_dir),
-        run_name=name,
+        run_name=record.path.name,
         seed=int(cfg.seed),
         data_seed=int(cfg.seed),
         per_device_train_batch_size=int(t.per_device_batch_size),
@@ -307,34 +315,33 @@ def build_trainer(
     data: RunData,
     tokenizer,
     objective: PairwiseObjective,
+    suites: list[EvalSuite],
     record: RunRecord,
     mirror: WandbMirror,
-    name: str,
     stopper: GracefulStop,
-) -> tuple[RewardModelTrainer, RunRecordCallback]:
+) -> RewardModelTrainer:
     set_seed(int(cfg.seed))
     model = build_reward_model(cfg.model, tokenizer)
-    recorder = RunRecordCallback(record, mirror)
-    suites = EvalSuitesCallback(
-        build_suites(cfg.eval),
+    suite_callback = EvalSuitesCallback(
+        suites,
         batch_size=int(cfg.runtime.eval_batch_size),
         max_length=int(cfg.training.max_length),
         show_progress=bool(cfg.runtime.progress_bar),
     )
     trainer = RewardModelTrainer(
         model=model,
-        args=training_arguments(cfg, record, name, has_eval=data.eval is not None),
+        args=training_arguments(cfg, record, has_eval=data.eval is not None),
         data_collator=PairCollator(tokenizer.pad_token_id, cfg.training.pad_to_multiple_of),
         train_dataset=data.train,
         eval_dataset=data.eval,
         processing_class=tokenizer,
-        callbacks=[suites, recorder, stopper],
+        callbacks=[suite_callback, RunRecordCallback(record, mirror), stopper],
         objective=objective,
         center_rewards_coefficient=cfg.training.center_rewards_coefficient,
         lr_schedule=str(cfg.training.lr_scheduler),
         show_progress=bool(cfg.runtime.progress_bar),
     )
-    return trainer, recorder
+    return trainer
 
 
 # ----------------------------------------------------------------------------------------------
@@ -342,17 +349,20 @@ def build_trainer(
 # ----------------------------------------------------------------------------------------------
 
 
-def _start_record(
+def _open_record(
     record: RunRecord,
+    mirror: WandbMirror,
     cfg: DictConfig,
     hydra_info: Mapping[str, Any],
     base: dict[str, Any],
     resumed: str | None,
-) -> dict[str, Any]:
+) -> None:
+    """Write config, overrides, environment and git state; mark the run running; start wandb."""
     previous = record.read_summary() or {}
     git, diff = git_state(REPO_ROOT)
+    environment = environment_info()
     record.write_config(cfg, hydra_info)
-    record.write_json("environment.json", environment_info())
+    record.write_json("environment.json", environment)
     if diff:
         write_text_atomic(record.path / "git.diff", diff)
     if not resumed:
@@ -364,28 +374,81 @@ def _start_record(
         "finished_at": None,
         "metrics": {},
         "git": git,
-        "host": environment_info()["hostname"],
+        "host": environment["hostname"],
         "slurm": slurm_ids(),
         "resumed_from": resumed,
         "wandb_id": previous.get("wandb_id") if resumed else None,
     }
     record.write_summary(summary)
-    return {"diff": diff, "summary": summary}
+    wandb_config = {
+        **OmegaConf.to_container(cfg, resolve=True),
+        "group_id": base["group_id"],
+        "hydra": dict(hydra_info),
+        "slurm": slurm_ids(),
+        "git": git,
+    }
+    wandb_id = mirror.start(
+        cfg.tracking.wandb,
+        record.path,
+        base["run_name"],
+        base["group_id"],
+        wandb_config,
+        job_type="dry_run" if base["dry_run"] else "train",
+        resume_id=summary["wandb_id"],
+    )
+    record.update_summary(wandb_id=wandb_id, wandb_mode=mirror.mode)
+    mirror.set_summary(status="running", dry_run=base["dry_run"], group_id=base["group_id"])
+    mirror.log_diff(diff, record.path)
+
+
+def _train(
+    cfg: DictConfig,
+    data: RunData,
+    tokenizer,
+    objective: PairwiseObjective,
+    record: RunRecord,
+    mirror: WandbMirror,
+    stopper: GracefulStop,
+    resumed: str | None,
+    state: PartialState,
+) -> dict[str, float]:
+    """Train, save the model, tidy the checkpoints; return the final metrics."""
+    suites = build_suites(cfg.eval)
+    load_suite_data(suites)  # a missing benchmark fails now, not after the first epoch
+    trainer = build_trainer(cfg, data, tokenizer, objective, suites, record, mirror, stopper)
+    train_output = trainer.train(resume_from_checkpoint=resumed)
+    if stopper.requested:
+        raise RunStopped(stopper.signum)
+    evaluations = record.read_metrics() if state.is_main_process else []
+    final = {
+        k: v
+        for k, v in (evaluations[-1] if evaluations else {}).items()
+        if k.startswith(("eval/", "train/"))
+    }
+    final.setdefault("train/loss", train_output.training_loss)
+    if cfg.save_model:
+        trainer.save_model(str(record.model_dir))
+    state.wait_for_everyone()
+    if (
+        state.is_main_process
+        and not cfg.runtime.keep_checkpoints
+        and record.checkpoint_dir.exists()
+    ):
+        shutil.rmtree(record.checkpoint_dir)
+    return final
 
 
 def run(cfg: DictConfig, hydra_info: Mapping[str, Any] | None = None) -> RunOutcome:
     """One training (or dry) run for a composed config; see the module docstring."""
-    hydra_info = dict(hydra_info or {})
     validate_config(cfg)
     objective = build_objective(cfg)
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())
     group, name = group_id(cfg), run_name(cfg)
     run_dir = Path(cfg.tracking.output_root) / group / name
     dry_run = bool(cfg.dry_run)
     record = RunRecord(run_dir / "dry_run" if dry_run else run_dir)
-    wandb_mode = (
-        resolve_wandb_mode(cfg.tracking.wandb.mode) if state.is_main_process else "disabled"
-    )
+    main_process = state.is_main_process
+    wandb_mode = resolve_wandb_mode(cfg.tracking.wandb.mode) if main_process else "disabled"
     show_progress = bool(cfg.runtime.progress_bar) and state.is_local_main_process
 
     if not dry_run:
@@ -408,71 +471,33 @@ def run(cfg: DictConfig, hydra_info: Mapping[str, Any] | None = None) -> RunOutc
     stopper = GracefulStop().install()
     started = time.monotonic()
     try:
-        if state.is_main_process:
+        if main_process:
             if not resumed and not dry_run and record.checkpoint_dir.exists():
                 shutil.rmtree(record.checkpoint_dir)
-            started_record = _start_record(record, cfg, hydra_info, base, resumed)
-            wandb_id = mirror.start(
-                cfg.tracking.wandb,
-                record.path,
-                name,
-                group,
-                {
-                    **OmegaConf.to_container(cfg, resolve=True),
-                    "group_id": group,
-                    "hydra": hydra_info,
-                    "slurm": slurm_ids(),
-                    "git": started_record["summary"]["git"],
-                },
-                job_type="dry_run" if dry_run else "train",
-                resume_id=started_record["summary"]["wandb_id"],
-            )
-            record.update_summary(wandb_id=wandb_id, wandb_mode=wandb_mode)
-            mirror.set_summary(status="running", dry_run=dry_run, group_id=group)
-            mirror.log_diff(started_record["diff"], record.path)
-
+            _open_record(record, mirror, cfg, hydra_info or {}, base, resumed)
         tokenizer = load_tokenizer(cfg.model)
         data = prepare_run_data(cfg, tokenizer, objective, show_progress)
-        if state.is_main_process:
+        if main_process:
             record.write_json("data_stats.json", data.stats)
             mirror.set_summary(data_stats=data.stats)
         if dry_run:
-            print(format_stats(data.stats))
-            return _finish(
-                record, mirror, "finished", name, run_dir, {}, data.stats, started, state
+            if main_process:
+                print(format_stats(data.stats))
+            metrics = {}
+        else:
+            metrics = _train(
+                cfg, data, tokenizer, objective, record, mirror, stopper, resumed, state
             )
-
-        trainer, recorder = build_trainer(
-            cfg, data, tokenizer, objective, record, mirror, name, stopper
-        )
-        train_output = trainer.train(resume_from_checkpoint=resumed)
-        if stopper.requested:
-            raise RunStopped(stopper.signum)
-        metrics = {
-            **recorder.last_eval,
-            "train/loss": recorder.last_eval.get("train/loss", train_output.training_loss),
-        }
-        if cfg.save_model and state.is_main_process:
-            trainer.save_model(str(record.model_dir))
-        if (
-            state.is_main_process
-            and not cfg.runtime.keep_checkpoints
-            and record.checkpoint_dir.exists()
-        ):
-            shutil.rmtree(record.checkpoint_dir)
-        return _finish(
-            record, mirror, "finished", name, run_dir, metrics, data.stats, started, state
-        )
+        return _finish(record, mirror, "finished", run_dir, metrics, data.stats, started, state)
     except RunStopped as stop:
         log.warning("%s: %s", name, stop)
-        outcome = _finish(record, mirror, "stopped", name, run_dir, {}, {}, started, state)
+        outcome = _finish(record, mirror, "stopped", run_dir, {}, {}, started, state)
         outcome.exit_code = 128 + stop.signum
         return outcome
     except BaseException as error:
-        if state.is_main_process and record.summary_path.exists():
-            record.update_summary(
-                status="failed", finished_at=utc_now(), error=f"{type(error).__name__}: {error}"
-            )
+        if main_process and record.summary_path.exists():
+            error_text = f"{type(error).__name__}: {error}"
+            record.update_summary(status="failed", finished_at=utc_now(), error=error_text)
             mirror.finish("failed")
         raise
     finally:
@@ -483,7 +508,6 @@ def _finish(
     record: RunRecord,
     mirror: WandbMirror,
     status: str,
-    name: str,
     run_dir: Path,
     metrics: dict[str, float],
     data_stats: dict[str, Any],
@@ -498,7 +522,7 @@ def _finish(
         mirror.set_summary(**{f"final/{k}": v for k, v in metrics.items()}, wall_time_s=elapsed)
         mirror.finish(status)
         _print_summary(summary, record.path)
-    return RunOutcome(status, name, run_dir, metrics, data_stats)
+    return RunOutcome(status, run_dir.name, run_dir, metrics, data_stats)
 
 
 def _print_summary(summary: dict[str, Any], path: Path) -> None:

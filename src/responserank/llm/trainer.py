@@ -163,12 +163,13 @@ class RewardModelTrainer(Trainer):
 
     @torch.no_grad()
     def heldout_metrics(self, eval_dataset: TokenizedPairs | None = None) -> dict[str, float]:
-        """Pairwise accuracy and loss per comparison over the whole held-out set."""
+        """Pairwise accuracy (strict r_chosen > r_rejected) and the training loss per comparison
+        over the whole held-out set, gathered from every process before it is computed."""
         loader = self.get_eval_dataloader(eval_dataset)
         model = self.model
         was_training = model.training
         model.eval()
-        margins, columns = [], {name: [] for name in LOSS_COLUMNS}
+        columns: dict[str, list[torch.Tensor]] = {name: [] for name in LOSS_COLUMNS}
         chosen_all, rejected_all = [], []
         try:
             for inputs in tqdm(

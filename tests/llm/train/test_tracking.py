@@ -16,6 +16,7 @@ from responserank.llm.tracking import (
     resolve_wandb_mode,
     wandb_claim_reason,
 )
+from responserank.llm.train import IGNORE_CLAIMS_ENV, resume_checkpoint, skip_reason
 
 
 def test_group_ignores_seed_fraction_and_operational_keys():
@@ -110,3 +111,59 @@ def test_record_rejects_unknown_status_and_appends_metrics(tmp_path):
     record.append_metrics({"epoch": 2.0, "step": 6, "eval/heldout/accuracy": 0.75})
     assert [r["step"] for r in record.read_metrics()] == [3, 6]
     assert record.update_summary(status="finished")["updated_at"]
+
+
+def test_record_of_a_model_and_final_metrics_added_later(tmp_path):
+    record = RunRecord(tmp_path / "group" / "run")
+    record.write_summary({"status": "finished", "metrics": {"eval/heldout/accuracy": 0.5}})
+    record.append_metrics({"epoch": 3.0, "step": 9, "eval/heldout/accuracy": 0.5})
+    (record.model_dir).mkdir()
+    assert RunRecord.holding_model(record.model_dir).path == record.path
+    assert RunRecord.holding_model(tmp_path / "elsewhere" / "model") is None
+
+    record.add_final_metrics({"eval/rb/overall": 0.25})
+    assert record.read_summary()["metrics"] == {
+        "eval/heldout/accuracy": 0.5,
+        "eval/rb/overall": 0.25,
+    }
+    assert record.read_metrics()[-1] == {"epoch": 3.0, "step": 9, "eval/rb/overall": 0.25}
+    assert record.read_summary()["status"] == "finished"
+
+
+def test_malformed_record_files_name_the_file_and_line(tmp_path):
+    record = RunRecord(tmp_path)
+    record.summary_path.write_text('{"status": "finished", "metrics": [1]}')
+    with pytest.raises(ValueError, match=r"summary\.json: expected a JSON object whose 'metrics'"):
+        record.read_summary()
+    record.summary_path.write_text("{")
+    with pytest.raises(ValueError, match=r"summary\.json: not valid JSON"):
+        record.read_summary()
+    record.metrics_path.write_text('{"step": 1}\n[2]\n')
+    with pytest.raises(ValueError, match=r"metrics\.jsonl, line 2: expected a JSON object"):
+        record.read_metrics()
+
+
+def test_force_and_the_environment_switch_ignore_claims(tmp_path, monkeypatch):
+    cfg = compose_config(["experiment=bt", f"tracking.output_root={tmp_path}"])
+    record = RunRecord(tmp_path / "run")
+    record.write_summary({"status": "finished", "finished_at": "then"})
+    assert "finished" in skip_reason(cfg, record, "run", "offline")
+    cfg.force = True
+    assert skip_reason(cfg, record, "run", "offline") is None
+    cfg.force = False
+    monkeypatch.setenv(IGNORE_CLAIMS_ENV, "1")
+    assert skip_reason(cfg, record, "run", "offline") is None
+
+
+def test_resume_only_unfinished_runs_with_a_checkpoint(tmp_path):
+    cfg = compose_config(["experiment=bt"])
+    record = RunRecord(tmp_path / "run")
+    (record.checkpoint_dir / "checkpoint-4").mkdir(parents=True)
+    (record.checkpoint_dir / "checkpoint-4" / "trainer_state.json").write_text("{}")
+    record.write_summary({"status": "stopped"})
+    assert resume_checkpoint(cfg, record).endswith("checkpoint-4")
+    cfg.resume = "never"
+    assert resume_checkpoint(cfg, record) is None
+    cfg.resume = "auto"
+    record.update_summary(status="finished")
+    assert resume_checkpoint(cfg, record) is None

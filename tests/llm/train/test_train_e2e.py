@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from train_helpers import FAST, compose_config
 from responserank.llm.interrupts import GracefulStop
 from responserank.llm.train import CONFIG_DIR, run
 
-EPOCHS = 3
+EPOCHS = 2
 
 
 def _train(overrides):
@@ -24,7 +25,8 @@ def _train(overrides):
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", ["bt", "rr_agree"])
 def test_training_writes_the_record_and_the_loss_falls(experiment, fixture_overrides):
-    outcome = _train([f"experiment={experiment}", *fixture_overrides])
+    suites = "eval.suites=[{_target_:train_helpers.ProbeSuite,name:probe}]"
+    outcome = _train([f"experiment={experiment}", *fixture_overrides, suites])
     assert outcome.status == "finished"
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
     assert summary["status"] == "finished"
@@ -37,12 +39,14 @@ def test_training_writes_the_record_and_the_loss_falls(experiment, fixture_overr
     rows = [
         json.loads(line) for line in (outcome.run_dir / "metrics.jsonl").read_text().splitlines()
     ]
-    assert [row["epoch"] for row in rows] == [1.0, 2.0, 3.0]
+    assert [row["epoch"] for row in rows] == [1.0, 2.0]
     assert all(0.0 <= row["eval/heldout/accuracy"] <= 1.0 for row in rows)
     assert rows[-1]["train/loss"] < rows[0]["train/loss"]
     assert summary["metrics"]["eval/heldout/accuracy"] == rows[-1]["eval/heldout/accuracy"]
     assert summary["metrics"]["train/loss"] == rows[-1]["train/loss"]
     assert rows[-1]["train/packing/share_partitions_intact"] == 1.0
+    assert all(row["eval/probe/prefers_helpful"] in (0.0, 1.0) for row in rows)
+    assert "eval/probe/mean_reward" in summary["metrics"]
     assert (outcome.run_dir / "model" / "config.json").is_file()
     assert (outcome.run_dir / "model" / "tokenizer.json").is_file()
     assert not (outcome.run_dir / "checkpoints").exists()
@@ -53,7 +57,7 @@ def _run_again(overrides):
 
 
 @pytest.mark.slow
-def test_skip_force_and_resume(fixture_overrides, monkeypatch):
+def test_stop_resume_and_skip(fixture_overrides, monkeypatch):
     base = ["experiment=bt", *fixture_overrides]
 
     # Interrupt the first attempt with SIGTERM after 3 optimizer steps.
@@ -88,13 +92,9 @@ def test_skip_force_and_resume(fixture_overrides, monkeypatch):
     ]
     assert epochs == [1.0, 2.0]
 
-    assert _run_again(base).status == "skipped"
-    monkeypatch.setenv("RESPONSERANK_IGNORE_CLAIMS", "1")
-    assert _run_again([*base, "runtime.checkpoint=no"]).status == "finished"
-    monkeypatch.delenv("RESPONSERANK_IGNORE_CLAIMS")
-    forced = _run_again([*base, "force=true", "runtime.checkpoint=no"])
-    assert forced.status == "finished"
-    assert json.loads((forced.run_dir / "summary.json").read_text())["resumed_from"] is None
+    skipped = _run_again(base)
+    assert skipped.status == "skipped"
+    assert json.loads((resumed.run_dir / "summary.json").read_text())["status"] == "finished"
 
 
 def test_command_line_multirun_dry_run_writes_only_dry_records(multipref_fixture, tmp_path):
@@ -146,3 +146,52 @@ def test_slurm_launcher_config_composes():
         cfg = compose("config", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith("submitit_launcher.SlurmLauncher")
     assert cfg.hydra.launcher.gpus_per_node == 1
+
+
+@pytest.mark.slow
+def test_two_process_training_writes_one_record(multipref_fixture, tmp_path):
+    """torchrun with 2 CPU processes (gloo): one record, evaluation over the whole held-out set."""
+    root = tmp_path / "runs"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "OMP_NUM_THREADS": "1",
+        "GLOO_SOCKET_IFNAME": "lo",
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_addr=127.0.0.1",
+            f"--master_port={port}",
+            "-m",
+            "responserank.llm.train",
+            "experiment=rr_agree",
+            *FAST,
+            "training.per_device_batch_size=4",
+            "training.gradient_accumulation_steps=2",
+            "training.num_epochs=1",
+            "save_model=false",
+            f"dataset.path={multipref_fixture}",
+            "dataset.test_size=30",
+            f"tracking.output_root={root}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    (run_dir,) = [p for p in root.glob("*/*") if p.is_dir()]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    stats = json.loads((run_dir / "data_stats.json").read_text())["packing_epoch0"]
+    assert summary["status"] == "finished"
+    # every rank gets the same whole batches: (batches / 2 ranks) / 2 accumulation steps
+    assert summary["global_step"] == -(-(stats["num_batches"] // 2) // 2)
+    (row,) = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert row["eval/heldout/count"] == 30

@@ -74,3 +74,24 @@ def random_pairs(partition_sizes: Sequence[int], vocab_size: int, seed: int = 0)
         target=np.ones(n, dtype=np.float32),
         reliability=np.full(n, np.nan, dtype=np.float32),
     )
+
+
+class ProbeSuite:
+    """A minimal evaluation suite (contract D): does the model prefer the helpful answer?"""
+
+    def __init__(self, name: str = "probe") -> None:
+        self.name = name
+
+    def evaluate(self, scorer) -> dict[str, float]:
+        prompts = ["Can you explain how vaccines work?"] * 2
+        rewards = scorer.score(
+            prompts,
+            [
+                "Here is a clear answer with the key steps laid out in order.",
+                "Anyway, whatever works for you is fine.",
+            ],
+        )
+        return {
+            f"{self.name}/prefers_helpful": float(rewards[0] > rewards[1]),
+            f"{self.name}/mean_reward": float(np.mean(rewards)),
+        }

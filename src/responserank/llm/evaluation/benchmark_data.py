@@ -161,3 +161,50 @@ def checked_rewards(rewards: np.ndarray, expected: int, suite: str) -> np.ndarra
     if bad:
         raise ValueError(f"{suite}: the scorer returned {bad} non-finite rewards")
     return values
+
+
+class HubBenchmarkSuite:
+    """Loading shared by suites whose rows come from one hub split or a local copy of it.
+
+    Subclasses set the class attributes and may reshape the checked rows in ``_prepare``; data is
+    read lazily on the first ``load_data`` and reused afterwards.
+    """
+
+    HUB_ID: str
+    SPLIT: str
+    DATA_ENV_VAR: str
+    SCHEMA: Mapping[str, str]
+    SUBSETS: Sequence[str]
+    SPLIT_COUNTS: Mapping[str, int]
+    DEFAULT_NAME: str
+
+    def __init__(
+        self,
+        data_path: str | None = None,
+        hub_id: str | None = None,
+        split: str | None = None,
+        validate_counts: bool = True,
+        name: str | None = None,
+    ) -> None:
+        self.name = name or self.DEFAULT_NAME
+        self.hub_id = hub_id or self.HUB_ID
+        self.split = split or self.SPLIT
+        self.data_path = resolve_data_path(data_path, self.DATA_ENV_VAR)
+        self.validate_counts = validate_counts
+        self._rows: pd.DataFrame | None = None
+
+    def load_data(self) -> pd.DataFrame:
+        """The checked benchmark rows, restricted to the schema's columns."""
+        if self._rows is None:
+            frame, source = load_benchmark_split(
+                self.hub_id, self.split, self.data_path, self.DATA_ENV_VAR
+            )
+            check_columns(frame, self.SCHEMA, source)
+            frame = self._prepare(frame[list(self.SCHEMA)].reset_index(drop=True), source)
+            expected = self.SPLIT_COUNTS if self.validate_counts else None
+            check_subsets(frame["subset"].tolist(), self.SUBSETS, expected, source)
+            self._rows = frame
+        return self._rows
+
+    def _prepare(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+        return frame

@@ -15,13 +15,7 @@ import numpy as np
 import pandas as pd
 
 from responserank.llm.evaluation.base import Scorer
-from responserank.llm.evaluation.benchmark_data import (
-    check_columns,
-    check_subsets,
-    checked_rewards,
-    load_benchmark_split,
-    resolve_data_path,
-)
+from responserank.llm.evaluation.benchmark_data import HubBenchmarkSuite, checked_rewards
 
 HUB_ID = "allenai/reward-bench"
 SPLIT = "filtered"
@@ -103,35 +97,16 @@ def _weighted_mean(accuracy: pd.Series, weights: Mapping[str, int]) -> float:
     return float(sum(accuracy[name] * weight for name, weight in weights.items()) / total)
 
 
-class RewardBenchV1:
-    """The RewardBench v1 suite; data is loaded lazily on the first ``evaluate`` and then reused."""
+class RewardBenchV1(HubBenchmarkSuite):
+    """The RewardBench v1 suite (rows: prompt, chosen, rejected, subset, id)."""
 
-    def __init__(
-        self,
-        data_path: str | None = None,
-        hub_id: str = HUB_ID,
-        split: str = SPLIT,
-        validate_counts: bool = True,
-        name: str = "rewardbench_v1",
-    ) -> None:
-        self.name = name
-        self.hub_id = hub_id
-        self.split = split
-        self.data_path = resolve_data_path(data_path, DATA_ENV_VAR)
-        self.validate_counts = validate_counts
-        self._rows: pd.DataFrame | None = None
-
-    def load_data(self) -> pd.DataFrame:
-        """The checked benchmark rows (prompt, chosen, rejected, subset, id)."""
-        if self._rows is None:
-            frame, source = load_benchmark_split(
-                self.hub_id, self.split, self.data_path, DATA_ENV_VAR
-            )
-            check_columns(frame, _SCHEMA, source)
-            expected = SPLIT_COUNTS if self.validate_counts else None
-            check_subsets(frame["subset"].tolist(), SUBSETS, expected, source)
-            self._rows = frame[list(_SCHEMA)].reset_index(drop=True)
-        return self._rows
+    HUB_ID = HUB_ID
+    SPLIT = SPLIT
+    DATA_ENV_VAR = DATA_ENV_VAR
+    SCHEMA = _SCHEMA
+    SUBSETS = SUBSETS
+    SPLIT_COUNTS = SPLIT_COUNTS
+    DEFAULT_NAME = "rewardbench_v1"
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         rows = self.load_data()

@@ -29,11 +29,8 @@ import pandas as pd
 from responserank.llm.evaluation.base import Scorer
 from responserank.llm.evaluation.benchmark_data import (
     BenchmarkDataError,
-    check_columns,
-    check_subsets,
+    HubBenchmarkSuite,
     checked_rewards,
-    load_benchmark_split,
-    resolve_data_path,
 )
 
 HUB_ID = "allenai/reward-bench-2"
@@ -164,39 +161,22 @@ def rewardbench_v2_scores(
     return metrics
 
 
-class RewardBenchV2:
-    """The RewardBench v2 suite; data is loaded lazily on the first ``evaluate`` and then reused."""
+class RewardBenchV2(HubBenchmarkSuite):
+    """The RewardBench v2 suite, with ``chosen``/``rejected`` as lists of strings."""
 
-    def __init__(
-        self,
-        data_path: str | None = None,
-        hub_id: str = HUB_ID,
-        split: str = SPLIT,
-        validate_counts: bool = True,
-        name: str = "rewardbench_v2",
-    ) -> None:
-        self.name = name
-        self.hub_id = hub_id
-        self.split = split
-        self.data_path = resolve_data_path(data_path, DATA_ENV_VAR)
-        self.validate_counts = validate_counts
-        self._rows: pd.DataFrame | None = None
+    HUB_ID = HUB_ID
+    SPLIT = SPLIT
+    DATA_ENV_VAR = DATA_ENV_VAR
+    SCHEMA = _SCHEMA
+    SUBSETS = SUBSETS
+    SPLIT_COUNTS = SPLIT_COUNTS
+    DEFAULT_NAME = "rewardbench_v2"
 
-    def load_data(self) -> pd.DataFrame:
-        """The checked benchmark rows, with ``chosen``/``rejected`` as lists of strings."""
-        if self._rows is None:
-            frame, source = load_benchmark_split(
-                self.hub_id, self.split, self.data_path, DATA_ENV_VAR
-            )
-            check_columns(frame, _SCHEMA, source)
-            frame = frame[list(_SCHEMA)].reset_index(drop=True)
-            frame["chosen"] = [list(value) for value in frame["chosen"]]
-            frame["rejected"] = [list(value) for value in frame["rejected"]]
-            _check_response_counts(frame, source)
-            expected = SPLIT_COUNTS if self.validate_counts else None
-            check_subsets(frame["subset"].tolist(), SUBSETS, expected, source)
-            self._rows = frame
-        return self._rows
+    def _prepare(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+        frame["chosen"] = [list(value) for value in frame["chosen"]]
+        frame["rejected"] = [list(value) for value in frame["rejected"]]
+        _check_response_counts(frame, source)
+        return frame
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         rows = self.load_data()

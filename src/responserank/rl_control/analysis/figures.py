@@ -19,9 +19,9 @@ from responserank.plotting import (
     plot_mean_band,
     register_method,
     shared_legend,
-    summarize,
 )
 from responserank.rl_control.analysis.curves import curves_on_grid
+from responserank.stats import summarize
 
 NO_RT, RT = "rl_no_rt", "rl_rt"
 register_method(NO_RT, "No RT", "#0072B2", marker="o")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from responserank.synthetic.analysis.stats import holm_adjust
+from responserank.stats import holm_adjust, paired_t_test
 
 PAIRED_T = "paired t-test"
 WELCH_T = "Welch t-test (unpaired)"
@@ -64,27 +64,22 @@ def _sd(values: np.ndarray) -> float:
 
 def _paired(base: np.ndarray, other: np.ndarray, n_no_rt: int, n_rt: int) -> Comparison:
     """Means and sds describe the paired runs only, so they match the tested difference."""
-    diff = other - base
-    n = diff.size
-    sd = float(diff.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
-    result = stats.ttest_rel(other, base)
-    mean = float(diff.mean())
+    test = paired_t_test(base, other)
     return Comparison(
-        n_pairs=n,
+        n_pairs=test.n,
         n_no_rt=n_no_rt,
         n_rt=n_rt,
-        mean_no_rt=float(base.mean()),
-        mean_rt=float(other.mean()),
-        sd_no_rt=_sd(base),
-        sd_rt=_sd(other),
-        mean_difference=mean,
-        ci_low=mean - half,
-        ci_high=mean + half,
-        effect_size=mean / sd if sd > 0 else math.nan,
+        mean_no_rt=test.mean_baseline,
+        mean_rt=test.mean_other,
+        sd_no_rt=test.sd_baseline,
+        sd_rt=test.sd_other,
+        mean_difference=test.mean_difference,
+        ci_low=test.ci_low,
+        ci_high=test.ci_high,
+        effect_size=test.cohens_dz,
         test=PAIRED_T,
-        statistic=float(result.statistic),
-        p_value=float(result.pvalue),
+        statistic=test.statistic,
+        p_value=test.p_value,
     )
 
 

@@ -7,7 +7,6 @@ the analysis relies on so that a malformed file fails with its name and the key 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,68 +118,25 @@ class DatasetResults:
             ) from None
 
 
-def _expect_mapping(value: Any, source: Path, key_path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+def _per_trial(
+    container: Mapping[str, Any], key: str, num_trials: int, source: Path, key_path: str
+) -> np.ndarray:
+    if key not in container:
+        present = ", ".join(map(str, container)) or "none"
+        raise ResultsFormatError(source, f"{key_path}.{key}", f"missing (present: {present})")
+    try:  # None (an undefined value) becomes NaN
+        values = np.array([entry["value"] for entry in container[key]], dtype=float)
+    except ValueError:
         raise ResultsFormatError(
-            source, key_path, f"expected an object, got {type(value).__name__}"
-        )
-    return value
-
-
-def _child(parent: Mapping[str, Any], key: str, source: Path, key_path: str) -> Any:
-    if key not in parent:
+            source, f"{key_path}.{key}", "per-trial values of unequal shape"
+        ) from None
+    if len(values) != num_trials:
         raise ResultsFormatError(
             source,
             f"{key_path}.{key}",
-            f"missing (present: {', '.join(map(str, parent)) or 'none'})",
+            f"expected {num_trials} per-trial entries (metadata.num_trials), got {len(values)}",
         )
-    return parent[key]
-
-
-def _entry_values(entries: Any, source: Path, key_path: str) -> list[Any]:
-    if not isinstance(entries, list) or not entries:
-        raise ResultsFormatError(source, key_path, "expected a non-empty list of per-trial entries")
-    values = []
-    for index, entry in enumerate(entries):
-        entry_map = _expect_mapping(entry, source, f"{key_path}[{index}]")
-        values.append(_child(entry_map, "value", source, f"{key_path}[{index}]"))
     return values
-
-
-def _scalar(value: Any, source: Path, key_path: str) -> float:
-    if value is None:
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ResultsFormatError(source, key_path, f"expected a number, got {value!r}")
-    return float(value)
-
-
-def _scalars(entries: Any, source: Path, key_path: str) -> np.ndarray:
-    values = _entry_values(entries, source, key_path)
-    return np.array([_scalar(v, source, f"{key_path}[{i}].value") for i, v in enumerate(values)])
-
-
-def _matrices(entries: Any, source: Path, key_path: str) -> np.ndarray:
-    matrices = []
-    for index, value in enumerate(_entry_values(entries, source, key_path)):
-        array = np.asarray(value, dtype=object)
-        if array.shape != (2, 2):
-            raise ResultsFormatError(
-                source, f"{key_path}[{index}].value", f"expected a 2x2 matrix, got {value!r}"
-            )
-        matrices.append(
-            [[_scalar(x, source, f"{key_path}[{index}].value") for x in row] for row in array]
-        )
-    return np.array(matrices)
-
-
-def _size_order(key: str, source: Path, key_path: str) -> float:
-    try:
-        return float(key)
-    except ValueError:
-        raise ResultsFormatError(
-            source, f"{key_path}.{key}", "size keys must be fractions such as '0.5'"
-        ) from None
 
 
 def _learner_order(names: list[str]) -> tuple[str, ...]:
@@ -189,63 +145,48 @@ def _learner_order(names: list[str]) -> tuple[str, ...]:
 
 
 def parse_results(results: Mapping[str, Any], source: Path) -> DatasetResults:
-    """Check and convert one dataset's results dict (read from ``source``) into per-trial arrays."""
-    root = _expect_mapping(results, source, "<root>")
-    metadata = _expect_mapping(_child(root, "metadata", source, "<root>"), source, "metadata")
-    dataset = _child(metadata, "dataset", source, "metadata")
-    if not isinstance(dataset, str) or not dataset:
-        raise ResultsFormatError(source, "metadata.dataset", f"expected a name, got {dataset!r}")
-    learner_names = [key for key in root if key not in RESERVED_KEYS]
-    if not learner_names:
-        raise ResultsFormatError(source, "<root>", "no learner entries besides metadata")
+    """Convert one dataset's results (schema-checked by ``results.load_results``) into arrays.
 
+    Checks what the schema leaves open but the analysis needs: both paper metrics at every learner
+    and size, one entry per trial everywhere (results are paired by trial), 2x2 confusion matrices.
+    """
+    metadata = results["metadata"]
+    num_trials = int(metadata["num_trials"])
+    learners = [key for key in results if key not in RESERVED_KEYS]
     metrics: dict[tuple[str, str, str], np.ndarray] = {}
     sizes: set[str] = set()
-    for learner in learner_names:
-        learner_map = _expect_mapping(root[learner], source, learner)
-        size_map = _expect_mapping(_child(learner_map, "sizes", source, learner), source, learner)
-        for size, size_entry in size_map.items():
-            _size_order(size, source, f"{learner}.sizes")
+    for learner in learners:
+        for size, size_entry in results[learner]["sizes"].items():
             sizes.add(size)
-            size_path = f"{learner}.sizes.{size}"
-            summary = _expect_mapping(
-                _child(
-                    _expect_mapping(size_entry, source, size_path),
-                    "summary_metrics",
-                    source,
-                    size_path,
-                ),
-                source,
-                f"{size_path}.summary_metrics",
-            )
             for metric in METRICS:
-                metric_path = f"{size_path}.summary_metrics"
-                entries = _child(summary, metric.key, source, metric_path)
-                metrics[(learner, size, metric.key)] = _scalars(
-                    entries, source, f"{metric_path}.{metric.key}"
+                metrics[(learner, size, metric.key)] = _per_trial(
+                    size_entry["summary_metrics"],
+                    metric.key,
+                    num_trials,
+                    source,
+                    f"{learner}.sizes.{size}.summary_metrics",
                 )
-    trial_counts = {len(values) for values in metrics.values()}
-    if len(trial_counts) != 1:
-        raise ResultsFormatError(
-            source,
-            "<learners>.sizes.*.summary_metrics",
-            f"learners/sizes have different trial counts {sorted(trial_counts)}; results are paired by trial",
-        )
 
-    dataset_metrics = _expect_mapping(root.get("dataset_metrics", {}), source, "dataset_metrics")
+    dataset_metrics = results.get("dataset_metrics", {})
     confusion = kendall = None
     if CONFUSION_KEY in dataset_metrics:
-        confusion = _matrices(
-            dataset_metrics[CONFUSION_KEY], source, f"dataset_metrics.{CONFUSION_KEY}"
+        confusion = _per_trial(
+            dataset_metrics, CONFUSION_KEY, num_trials, source, "dataset_metrics"
         )
+        if confusion.shape[1:] != (2, 2):
+            raise ResultsFormatError(
+                source,
+                f"dataset_metrics.{CONFUSION_KEY}",
+                "expected 2x2 matrices [[tn, fp], [fn, tp]]",
+            )
     if KENDALL_KEY in dataset_metrics:
-        kendall = _scalars(dataset_metrics[KENDALL_KEY], source, f"dataset_metrics.{KENDALL_KEY}")
+        kendall = _per_trial(dataset_metrics, KENDALL_KEY, num_trials, source, "dataset_metrics")
 
     return DatasetResults(
-        dataset=dataset,
+        dataset=metadata["dataset"],
         source=source,
         sizes=tuple(sorted(sizes, key=float)),
-        learners=_learner_order(learner_names),
+        learners=_learner_order(learners),
         metrics=metrics,
         confusion=confusion,
         kendall_tau=kendall,

@@ -6,16 +6,22 @@ save with ``plotting.save_figure``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from responserank.plotting import method_style, plot_mean_band, shared_legend, summarize
+from responserank.plotting import (
+    mark_crossing,
+    method_style,
+    panel_note,
+    plot_mean_band,
+    reference_line_style,
+    shared_legend,
+)
+from responserank.stats import LevelReach, level_reach, summarize
 from responserank.synthetic.analysis.data import DatasetResults, Metric, dataset_label
 
 COLUMN_WIDTH_IN = 2.35
@@ -73,44 +79,6 @@ def boxplot_figure(datasets: Sequence[DatasetResults], metrics: Sequence[Metric]
     return fig
 
 
-@dataclass(frozen=True)
-class LevelReach:
-    """Where the focus learner's mean curve first reaches the reference learner's full-data mean."""
-
-    level: float
-    size: float | None
-    at_smallest: bool
-
-    def describe(self) -> str:
-        """``"at 0.68"``, ``"at or below 0.50"`` or ``"not reached"``."""
-        if self.size is None:
-            return "not reached"
-        if self.at_smallest:
-            return f"at or below {self.size:.2f}"
-        return f"at {self.size:.2f}"
-
-
-def level_reach(sizes: Sequence[float], means: Sequence[float], level: float) -> LevelReach:
-    """Linearly interpolate the first size at which ``means`` (ordered by size) reaches ``level``.
-
-    If the curve is already at the level at the smallest size, the true crossing lies below the
-    measured range: ``at_smallest`` says so. If it never reaches it, ``size`` is None.
-    """
-    previous: tuple[float, float] | None = None
-    for size, mean in zip(sizes, means, strict=True):
-        if math.isnan(mean):
-            previous = None
-            continue
-        if mean >= level:
-            if previous is None:
-                return LevelReach(level, float(size), at_smallest=float(size) == float(sizes[0]))
-            low_size, low_mean = previous
-            fraction = (level - low_mean) / (mean - low_mean)
-            return LevelReach(level, low_size + fraction * (size - low_size), at_smallest=False)
-        previous = (float(size), float(mean))
-    return LevelReach(level, None, at_smallest=False)
-
-
 def _curve_means(results: DatasetResults, learner: str, metric: str) -> tuple[list[float], list]:
     sizes = [s for s in results.sizes if (learner, s, metric) in results.metrics]
     return [float(s) for s in sizes], [results.values(learner, s, metric) for s in sizes]
@@ -142,20 +110,12 @@ def size_curves_figure(
                 ax.set_xlabel("Training fraction")
             if column == 0:
                 ax.set_ylabel(metric.label)
-    reference = Line2D([], [], **_reference_line_style())
+    reference = Line2D([], [], **reference_line_style(REFERENCE_LEARNER))
     extra = (
         [(reference, f"{method_style(REFERENCE_LEARNER).label} at full data")] if reaches else []
     )
     shared_legend(fig, axes.flat, extra)
     return fig, reaches
-
-
-def _reference_line_style() -> dict:
-    return {
-        "color": method_style(REFERENCE_LEARNER).color,
-        "linestyle": (0, (4, 2)),
-        "linewidth": 0.9,
-    }
 
 
 def _mark_reference_level(ax, results: DatasetResults, metric: Metric) -> LevelReach | None:
@@ -164,37 +124,44 @@ def _mark_reference_level(ax, results: DatasetResults, metric: Metric) -> LevelR
         return None
     level = summarize(results.values(REFERENCE_LEARNER, full, metric.key)).mean
     reference = method_style(REFERENCE_LEARNER)
-    ax.axhline(level, zorder=1, **_reference_line_style())
+    ax.axhline(level, zorder=1, **reference_line_style(REFERENCE_LEARNER))
     if FOCUS_LEARNER not in results.learners:
         return None
     sizes, samples = _curve_means(results, FOCUS_LEARNER, metric.key)
     reach = level_reach(sizes, [summarize(s).mean for s in samples], level)
     focus = method_style(FOCUS_LEARNER)
     if reach.size is not None:
-        ax.axvline(reach.size, color=focus.color, linestyle=":", linewidth=0.9, zorder=1)
-    text = f"{focus.label} reaches {reference.label}({full}): {reach.describe()}"
-    ax.text(
-        0.03,
-        0.97,
-        text,
-        transform=ax.transAxes,
-        va="top",
-        ha="left",
-        fontsize=7,
-        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5},
-    )
+        mark_crossing(ax, reach.size, FOCUS_LEARNER)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 0.12 * (high - low))  # headroom for the note below
+    panel_note(ax, f"{focus.label} reaches {reference.label}({full}): {reach.describe()}")
     return reach
+
+
+def _tau_bins(taus: np.ndarray) -> np.ndarray | str:
+    """Automatic bins; one narrow bin centred on the value when every trial has the same tau."""
+    if taus.min() == taus.max():
+        return np.array([taus[0] - 0.005, taus[0] + 0.005])
+    return "auto"
 
 
 def kendall_figure(datasets: Sequence[DatasetResults]) -> Figure:
     """Histogram over trials of Kendall's tau-b between response-time order and true strength."""
     fig, axes = _grid(1, len(datasets), 2.0)
     for ax, results in zip(axes[0], datasets, strict=True):
-        taus = results.kendall_tau
-        finite = taus[np.isfinite(taus)] if taus is not None else np.array([])
-        ax.hist(finite, bins="auto", color="#7f7f7f", alpha=0.8, edgecolor="white", linewidth=0.4)
+        finite = results.kendall_tau[np.isfinite(results.kendall_tau)]
         if finite.size:
+            ax.hist(
+                finite,
+                bins=_tau_bins(finite),
+                color="#7f7f7f",
+                alpha=0.8,
+                edgecolor="white",
+                linewidth=0.4,
+            )
             mean = float(finite.mean())
+            if finite.min() == finite.max():
+                ax.set_xlim(mean - 0.05, mean + 0.05)
             ax.axvline(mean, color="black", linestyle="--", linewidth=0.9)
             ax.set_title(f"{dataset_label(results.dataset)} (mean {mean:.2f})")
         else:

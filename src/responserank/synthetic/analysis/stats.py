@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from responserank.stats import holm_adjust
 from responserank.synthetic.analysis.data import METRICS, DatasetResults, Metric
 
 # (baseline, other): the paper's comparisons; the effect is reported as other - baseline.
@@ -75,24 +76,6 @@ def paired_wilcoxon(baseline: Sequence[float], other: Sequence[float]) -> Paired
         median_difference=float(np.median(diff)),
         mean_difference=float(np.mean(diff)),
     )
-
-
-def holm_adjust(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni step-down adjusted p-values, in input order (NaN entries stay NaN).
-
-    The i-th smallest of m p-values becomes max_{j <= i} min(1, (m - j + 1) p_(j)), which controls
-    the family-wise error rate over all tests passed together.
-    """
-    values = [float(p) for p in p_values]
-    finite = [i for i, p in enumerate(values) if not math.isnan(p)]
-    order = sorted(finite, key=lambda i: values[i])
-    m = len(order)
-    adjusted = [math.nan] * len(values)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from responserank.plotting import method_label, summarize
+from responserank.latex import latex_escape
+from responserank.plotting import method_label
+from responserank.stats import summarize
 from responserank.synthetic.analysis.data import (
     DatasetGroup,
     DatasetResults,
@@ -22,23 +24,6 @@ from responserank.synthetic.analysis.data import (
 from responserank.synthetic.analysis.stats import Comparison
 
 DECIMALS = 3
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
-def latex_escape(text: str) -> str:
-    """Escape LaTeX special characters in plain text (learner or dataset names)."""
-    return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
 
 
 def _number(value: float, decimals: int = DECIMALS) -> str:

@@ -1,0 +1,1 @@
+"""Collect LLM run results and render their figures and tables (``cli``)."""

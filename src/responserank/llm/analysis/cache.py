@@ -1,0 +1,121 @@
+"""The cached LLM results: one tidy CSV plus ``meta.json`` (text, so results/ can be committed).
+
+``results.csv`` has one row per (run, metric): ``config`` (registry name), ``group_id``,
+``run_name``, ``fraction``, ``seed``, ``metric`` (run-record name, e.g. ``eval/heldout/accuracy``),
+``value``. ``meta.json`` says where the runs came from and what was (not) found. A cache folder also
+holds the registry it was collected with (``registry.yaml``) and, when the preference data was
+available, ``dataset_annotations.csv`` (see ``dataset_stats``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from responserank.atomic_io import write_json_atomic, write_text_atomic
+
+RESULTS_FILE = "results.csv"
+META_FILE = "meta.json"
+REGISTRY_FILE = "registry.yaml"
+COLUMNS: tuple[str, ...] = ("config", "group_id", "run_name", "fraction", "seed", "metric", "value")
+RUN_COLUMNS: tuple[str, ...] = COLUMNS[:5]
+
+
+class CacheError(ValueError):
+    """The cache folder is missing something or a file does not follow the schema."""
+
+
+@dataclass(frozen=True)
+class Cache:
+    results: pd.DataFrame
+    meta: dict[str, Any]
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """CSV text with full float precision and ``\\n`` line ends (stable bytes for equal data)."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def tidy(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Long table from run dicts ``{config, group_id, run_name, fraction, seed, metrics: {...}}``.
+
+    Non-numeric and non-finite metric values are left out; rows are sorted so the file is stable.
+    """
+    rows = []
+    for run in runs:
+        for metric, value in run["metrics"].items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if not math.isfinite(value):
+                continue
+            rows.append({**{k: run[k] for k in RUN_COLUMNS}, "metric": metric, "value": value})
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame = frame.astype({"fraction": float, "seed": int, "value": float})
+    return frame.sort_values(["config", "fraction", "seed", "metric"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def write_cache(cache_dir: Path, results: pd.DataFrame, meta: dict[str, Any]) -> list[Path]:
+    """Write ``results.csv`` and ``meta.json`` atomically."""
+    return [
+        write_text_atomic(cache_dir / RESULTS_FILE, to_csv(results[list(COLUMNS)])),
+        write_json_atomic(cache_dir / META_FILE, meta),
+    ]
+
+
+def load_cache(cache_dir: Path) -> Cache:
+    """Read and check ``results.csv`` and ``meta.json``; errors name the file, row and column."""
+    results_path = cache_dir / RESULTS_FILE
+    if not results_path.is_file():
+        raise CacheError(
+            f"{results_path} not found; run `python -m responserank.llm.analysis.cli collect "
+            f"{cache_dir} --runs-dir runs/llm` (or --project-name) first"
+        )
+    frame = pd.read_csv(
+        results_path,
+        dtype={"config": str, "group_id": str, "run_name": str, "metric": str},
+        keep_default_na=False,
+    )
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise CacheError(
+            f"{results_path}: missing column(s) {missing}; found {list(frame.columns)}"
+        )
+    for column, check, expected in (
+        ("fraction", lambda v: 0.0 < v <= 1.0, "a fraction in (0, 1]"),
+        ("seed", lambda v: float(v).is_integer(), "an integer seed"),
+        ("value", math.isfinite, "a finite number"),
+    ):
+        numeric = pd.to_numeric(frame[column], errors="coerce")
+        bad = [i for i, v in enumerate(numeric) if not (v == v and check(v))]
+        if bad:
+            row = bad[0]
+            raise CacheError(
+                f"{results_path}, row {row + 1}, column {column!r}: expected {expected}, "
+                f"got {frame[column].iloc[row]!r}"
+            )
+        frame[column] = numeric
+    frame["seed"] = frame["seed"].astype(int)
+    duplicated = frame.duplicated(["config", "fraction", "seed", "metric"], keep=False)
+    if duplicated.any():
+        row = int(duplicated.to_numpy().nonzero()[0][0])
+        raise CacheError(
+            f"{results_path}, row {row + 1}: config {frame['config'].iloc[row]!r}, fraction "
+            f"{frame['fraction'].iloc[row]}, seed {frame['seed'].iloc[row]} and metric "
+            f"{frame['metric'].iloc[row]!r} appear more than once; each run must be unique"
+        )
+    meta_path = cache_dir / META_FILE
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    except json.JSONDecodeError as exc:
+        raise CacheError(f"{meta_path}: not valid JSON ({exc})") from exc
+    return Cache(results=frame, meta=meta)

@@ -1,0 +1,152 @@
+"""LLM analysis: ``collect`` run results into a cache folder, ``generate`` figures and tables.
+
+    python -m responserank.llm.analysis.cli collect results/llm --runs-dir runs/llm
+    python -m responserank.llm.analysis.cli collect results/llm --project-name rr-llm \
+        --registry results/llm/registry.yaml
+    python -m responserank.llm.analysis.cli generate results/llm paper/figures
+    python -m responserank.llm.analysis.cli registry --runs-dir runs/llm \
+        --registry results/llm/registry.yaml
+
+``generate`` writes to ``FIG_DIR/llm/``. The registry format is in ``registry.py`` and the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from responserank.llm.analysis.cache import REGISTRY_FILE, CacheError
+from responserank.llm.analysis.collect import (
+    CollectError,
+    find_groups,
+    from_runs_dir,
+    from_wandb,
+    write_collected,
+)
+from responserank.llm.analysis.generate import generate
+from responserank.llm.analysis.registry import RegistryError, load_registry, update_from_runs
+from responserank.plotting import FIGURE_FORMATS, style_context
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m responserank.llm.analysis.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    fetch = commands.add_parser(
+        "collect",
+        help="final metrics of finished, non-dry runs of every registered group -> CACHE_DIR",
+    )
+    fetch.add_argument("cache_dir", type=Path)
+    source = fetch.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--runs-dir", type=Path, help="local run records (tracking.output_root, e.g. runs/llm)"
+    )
+    source.add_argument("--project-name", help="wandb project the runs mirrored to (needs login)")
+    fetch.add_argument("--entity", default=None, help="wandb entity (default: your default one)")
+    fetch.add_argument(
+        "--registry",
+        type=Path,
+        default=None,
+        help=f"registry YAML (default: CACHE_DIR/{REGISTRY_FILE}); copied into CACHE_DIR",
+    )
+    fetch.add_argument(
+        "--dataset",
+        type=Path,
+        default=None,
+        help="local MultiPref-schema copy for the dataset statistics (default: the runs' "
+        "dataset.path when they all used one that exists here)",
+    )
+
+    render = commands.add_parser(
+        "generate", help="figures and tables from CACHE_DIR into FIG_DIR/llm"
+    )
+    render.add_argument("cache_dir", type=Path)
+    render.add_argument("fig_dir", type=Path)
+    render.add_argument(
+        "--registry", type=Path, default=None, help=f"default: CACHE_DIR/{REGISTRY_FILE}"
+    )
+    render.add_argument(
+        "--formats", nargs="+", default=list(FIGURE_FORMATS), help="figure file formats"
+    )
+    render.add_argument("--usetex", action="store_true", help="typeset figure text with LaTeX")
+
+    update = commands.add_parser(
+        "registry", help="(re)write registry group ids from local run records"
+    )
+    update.add_argument("--runs-dir", type=Path, required=True)
+    update.add_argument("--registry", type=Path, required=True)
+    update.add_argument(
+        "--dry-run", action="store_true", help="print the new registry instead of writing it"
+    )
+    return parser
+
+
+def _collect(args: argparse.Namespace) -> list[Path]:
+    registry = load_registry(args.registry or args.cache_dir / REGISTRY_FILE)
+    if args.runs_dir is not None:
+        found = from_runs_dir(registry, args.runs_dir)
+        source = {"kind": "runs_dir", "runs_dir": str(args.runs_dir)}
+    else:
+        found = from_wandb(registry, args.project_name, args.entity)
+        source = {"kind": "wandb", "project": args.project_name, "entity": args.entity}
+    written, notes = write_collected(args.cache_dir, registry, found, source, args.dataset)
+    for note in notes:
+        print(f"note: {note}")
+    if found.skipped:
+        print("skipped runs: " + ", ".join(f"{k}: {v}" for k, v in sorted(found.skipped.items())))
+    print(f"collected {len({r['run_name'] for r in found.runs})} runs")
+    return written
+
+
+def _registry(args: argparse.Namespace) -> list[Path]:
+    text, notes = update_from_runs(args.registry, find_groups(args.runs_dir), args.dry_run)
+    for note in notes:
+        print(f"note: {note}")
+    if args.dry_run:
+        print(text)
+        return []
+    return [args.registry]
+
+
+class UsetexUnavailable(RuntimeError):
+    """--usetex was asked for on a machine without LaTeX."""
+
+
+def _check_usetex() -> None:
+    """Fail before anything is written when LaTeX is missing (the style's own check)."""
+    try:
+        with style_context(usetex=True):
+            pass
+    except RuntimeError as exc:
+        raise UsetexUnavailable(str(exc)) from exc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "collect":
+            written = _collect(args)
+        elif args.command == "registry":
+            written = _registry(args)
+        else:
+            if args.usetex:
+                _check_usetex()
+            output = generate(
+                args.cache_dir, args.fig_dir, args.registry, args.formats, args.usetex
+            )
+            for note in output.notes:
+                print(f"missing: {note}")
+            written = output.written
+    except (CollectError, CacheError, RegistryError, UsetexUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

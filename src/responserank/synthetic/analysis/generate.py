@@ -1,0 +1,165 @@
+"""Render every synthetic figure and table from a folder of collected per-dataset results.
+
+Each dataset group (with / without stratum variability) is rendered from whichever of its datasets
+are present, so a partial grid still gives figures; what is missing is reported, not guessed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from responserank.atomic_io import write_text_atomic
+from responserank.plotting import save_figure, style_context
+from responserank.synthetic.analysis.data import (
+    GROUPS,
+    METRICS,
+    DatasetGroup,
+    DatasetResults,
+    ResultsFormatError,
+    parse_results,
+)
+from responserank.synthetic.analysis.figures import (
+    FOCUS_LEARNER,
+    REFERENCE_LEARNER,
+    LevelReach,
+    boxplot_figure,
+    confusion_figure,
+    kendall_figure,
+    size_curves_figure,
+)
+from responserank.synthetic.analysis.stats import compare_learners
+from responserank.synthetic.analysis.tables import metric_table, wilcoxon_csv, wilcoxon_table
+from responserank.synthetic.results import load_results
+
+FILE_PREFIX = "synthetic"
+
+
+class NoResultsError(FileNotFoundError):
+    """None of the datasets the analysis knows has a results file in the cache folder."""
+
+
+@dataclass
+class GenerateReport:
+    """What ``generate`` wrote, which expected results files were absent, and what it skipped."""
+
+    written: list[Path] = field(default_factory=list)
+    missing: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_dataset_results(path: Path) -> DatasetResults:
+    """Load, validate and convert ``<cache>/<dataset>.json``; its metadata must name that dataset."""
+    results = parse_results(load_results(path), path)
+    if results.dataset != path.stem:
+        raise ResultsFormatError(
+            path,
+            "metadata.dataset",
+            f"expected {path.stem!r} (the file name), got {results.dataset!r}",
+        )
+    return results
+
+
+def _reach_csv(reaches: Sequence[tuple[str, str, LevelReach]]) -> str:
+    rows = [
+        {
+            "dataset": dataset,
+            "metric": metric,
+            "reference": REFERENCE_LEARNER,
+            "reference_full_mean": reach.level,
+            "learner": FOCUS_LEARNER,
+            "reached_at_fraction": math.nan if reach.size is None else reach.size,
+            "note": reach.describe(),
+        }
+        for dataset, metric, reach in reaches
+    ]
+    columns = [
+        "dataset",
+        "metric",
+        "reference",
+        "reference_full_mean",
+        "learner",
+        "reached_at_fraction",
+        "note",
+    ]
+    buffer = io.StringIO()
+    pd.DataFrame(rows, columns=columns).to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def _render_group(
+    group: DatasetGroup, datasets: list[DatasetResults], fig_dir: Path, report: GenerateReport
+) -> None:
+    stem = fig_dir / f"{FILE_PREFIX}_{group.name}"
+    written = report.written
+    written += save_figure(boxplot_figure(datasets, METRICS), f"{stem}_boxplots")
+    for metric in METRICS:
+        text = metric_table(group, datasets, metric)
+        written.append(write_text_atomic(f"{stem}_{metric.short}_table.tex", text))
+
+    comparisons, skipped = compare_learners(datasets)
+    report.notes += [f"{group.name} statistics: {note}" for note in skipped]
+    written.append(
+        write_text_atomic(f"{stem}_wilcoxon.tex", wilcoxon_table(group, comparisons, METRICS))
+    )
+    written.append(write_text_atomic(f"{stem}_wilcoxon.csv", wilcoxon_csv(comparisons)))
+
+    figure, reaches = size_curves_figure(datasets, METRICS)
+    written += save_figure(figure, f"{stem}_dataset_size")
+    written.append(write_text_atomic(f"{stem}_bt_level.csv", _reach_csv(reaches)))
+
+    with_tau = [r for r in datasets if r.kendall_tau is not None]
+    with_confusion = [r for r in datasets if r.confusion is not None]
+    for name, present in (("Kendall tau", with_tau), ("confusion matrix", with_confusion)):
+        for results in datasets:
+            if results not in present:
+                report.notes.append(f"{group.name}: {results.source} has no {name}; panel left out")
+    if with_tau:
+        written += save_figure(kendall_figure(with_tau), f"{stem}_kendall_tau")
+    if with_confusion:
+        written += save_figure(confusion_figure(with_confusion), f"{stem}_confusion")
+
+
+def generate(
+    cache_dir: Path,
+    fig_dir: Path,
+    *,
+    usetex: bool = False,
+    groups: Sequence[DatasetGroup] = GROUPS,
+    progress: Callable[[str], None] = print,
+) -> GenerateReport:
+    """Render the figures and tables of every group with at least one results file in ``cache_dir``.
+
+    Raises ``NoResultsError`` when not a single expected ``<dataset>.json`` exists.
+    """
+    cache_dir, fig_dir = Path(cache_dir), Path(fig_dir)
+    if not cache_dir.is_dir():
+        raise NoResultsError(f"results folder {cache_dir} does not exist")
+    report = GenerateReport()
+    loaded: list[tuple[DatasetGroup, list[DatasetResults]]] = []
+    for group in groups:
+        present = []
+        for dataset in group.datasets:
+            path = cache_dir / f"{dataset}.json"
+            if path.is_file():
+                present.append(read_dataset_results(path))
+            else:
+                report.missing.append(path)
+        loaded.append((group, present))
+    if not any(present for _, present in loaded):
+        expected = ", ".join(str(path.name) for path in report.missing)
+        raise NoResultsError(f"no results files in {cache_dir}; expected any of: {expected}")
+
+    with style_context(usetex=usetex):
+        for group, present in loaded:
+            if not present:
+                report.notes.append(f"{group.name}: no dataset present, group skipped")
+                continue
+            progress(f"rendering {group.name}: {', '.join(r.dataset for r in present)}")
+            _render_group(group, present, fig_dir, report)
+    return report

@@ -1,0 +1,250 @@
+"""Collected results of synthetic runs: one JSON per dataset, the format the analysis reads.
+
+    {"metadata": {"dataset", "num_trials", "learners", "dataset_sizes", "master_seed"},
+     "dataset_metrics": {"<metric>": [{"value", "type", "dataset_metric": true}, ... per trial]},
+     "<learner>": {"sizes": {"<fraction>": {"summary_metrics":
+         {"<metric>": [{"value", "type": "scalar", "dataset_metric": false}, ... per trial]}}}}}
+
+Entries are in trial order, so results are paired by trial across learners and sizes. Nothing
+wall-clock goes in here (that is the ``<dataset>.provenance.json`` sidecar), so the same master
+seed gives the same bytes. Files of the published reference (which carry
+``metadata.timestamp``) load too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from responserank.atomic_io import write_json_atomic
+from responserank.synthetic.rundir import (
+    MANIFEST,
+    cell_path,
+    dataset_metrics_path,
+    read_run_config,
+)
+from responserank.synthetic.seeding import size_key
+
+DEFAULT_EXPERIMENT_DIR = Path("outputs/experiment_runner")
+RESERVED_KEYS = ("metadata", "dataset_metrics")
+ENTRY_TYPES = ("scalar", "matrix")
+
+
+def find_finished_runs(exp_dir: Path = DEFAULT_EXPERIMENT_DIR) -> dict[str, Path]:
+    """The latest finished run directory per dataset name under ``exp_dir``.
+
+    A run counts once its manifest says "finished"; "latest" is by the run's start time (then
+    by path, for a deterministic answer).
+    """
+    exp_dir = Path(exp_dir)
+    if not exp_dir.is_dir():
+        raise FileNotFoundError(f"{exp_dir}: experiment directory not found")
+    latest: dict[str, tuple[tuple[str, str], Path]] = {}
+    for manifest_file in sorted(exp_dir.rglob(MANIFEST)):
+        try:
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if not isinstance(manifest, dict) or manifest.get("status") != "finished":
+            continue
+        dataset = manifest.get("dataset")
+        if not isinstance(dataset, str):
+            continue
+        key = (str(manifest.get("started_at", "")), str(manifest_file.parent))
+        if dataset not in latest or key > latest[dataset][0]:
+            latest[dataset] = (key, manifest_file.parent)
+    return {dataset: path for dataset, (_, path) in sorted(latest.items())}
+
+
+def _entry(value: Any, dataset_metric: bool) -> dict[str, Any]:
+    kind = "matrix" if isinstance(value, list) else "scalar"
+    return {"value": value, "type": kind, "dataset_metric": dataset_metric}
+
+
+def _read_cell(path: Path) -> dict[str, Any]:
+    try:
+        cell = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(cell, dict) or not isinstance(cell.get("metrics"), dict):
+        raise ValueError(f"{path}: expected an object with a 'metrics' object")
+    return cell
+
+
+def _append_metrics(
+    target: dict[str, list], cell_file: Path, dataset_metric: bool, position: int
+) -> None:
+    metrics = _read_cell(cell_file)["metrics"]
+    if position and set(metrics) != set(target):
+        raise ValueError(
+            f"{cell_file}: metrics {sorted(metrics)} differ from the earlier trials' "
+            f"{sorted(target)}"
+        )
+    for name, value in metrics.items():
+        target.setdefault(name, []).append(_entry(value, dataset_metric))
+
+
+def collect_run(run_dir: Path) -> dict[str, Any]:
+    """The per-dataset results dict of a run, built from its cell files.
+
+    Fails with the missing files named when the run is incomplete (resume it first).
+    """
+    run_dir = Path(run_dir)
+    record = read_run_config(run_dir)
+    num_trials = int(record["num_trials"])
+    learners = list(record["learners"])
+    sizes = [float(s) for s in record["dataset_sizes"]]
+    trials = range(num_trials)
+
+    needed = [dataset_metrics_path(run_dir, t) for t in trials] + [
+        cell_path(run_dir, learner, size_key(s), t)
+        for learner in learners
+        for s in sizes
+        for t in trials
+    ]
+    missing = [p for p in needed if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{run_dir}: {len(missing)} of {len(needed)} result cells missing (e.g. "
+            f"{missing[0]}); finish the run with resume_dir={run_dir}"
+        )
+
+    results: dict[str, Any] = {
+        "metadata": {
+            "dataset": record["dataset"]["name"],
+            "num_trials": num_trials,
+            "learners": learners,
+            "dataset_sizes": sizes,
+            "master_seed": int(record["master_seed"]),
+        },
+        "dataset_metrics": {},
+    }
+    for t in trials:
+        _append_metrics(results["dataset_metrics"], dataset_metrics_path(run_dir, t), True, t)
+    for learner in learners:
+        per_size = {}
+        for s in sizes:
+            summary: dict[str, list] = {}
+            for t in trials:
+                _append_metrics(summary, cell_path(run_dir, learner, size_key(s), t), False, t)
+            per_size[size_key(s)] = {"summary_metrics": summary}
+        results[learner] = {"sizes": per_size}
+    return results
+
+
+class ResultsFormatError(ValueError):
+    """A results JSON does not follow the schema; the message names the file and key path."""
+
+
+def _fail(path: Path, where: str, expected: str, got: Any) -> None:
+    shown = repr(got)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    raise ResultsFormatError(f"{path}: {where}: expected {expected}, got {shown}")
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)) or value is None
+
+
+def _check_entries(path: Path, where: str, entries: Any, dataset_metric: bool) -> None:
+    if not isinstance(entries, list):
+        _fail(path, where, "a list of per-trial entries", entries)
+    for index, entry in enumerate(entries):
+        at = f"{where}[{index}]"
+        if not isinstance(entry, dict):
+            _fail(path, at, "an object with value, type, dataset_metric", entry)
+        for key in ("value", "type", "dataset_metric"):
+            if key not in entry:
+                _fail(path, at, f"key {key!r}", sorted(entry))
+        if entry["type"] not in ENTRY_TYPES:
+            _fail(path, f"{at}.type", f"one of {', '.join(ENTRY_TYPES)}", entry["type"])
+        if entry["dataset_metric"] is not dataset_metric:
+            _fail(
+                path, f"{at}.dataset_metric", str(dataset_metric).lower(), entry["dataset_metric"]
+            )
+        value = entry["value"]
+        if entry["type"] == "scalar" and not _is_number(value):
+            _fail(path, f"{at}.value", "a number", value)
+        if entry["type"] == "matrix" and not (
+            isinstance(value, list)
+            and all(isinstance(row, list) and all(_is_number(v) for v in row) for row in value)
+        ):
+            _fail(path, f"{at}.value", "a matrix (list of lists of numbers)", value)
+
+
+def validate_results(results: Any, path: Path) -> None:
+    """Raise ``ResultsFormatError`` naming the key path of the first schema violation."""
+    path = Path(path)
+    if not isinstance(results, dict):
+        _fail(path, "<top level>", "an object", results)
+    metadata = results.get("metadata")
+    if not isinstance(metadata, dict):
+        _fail(path, "metadata", "an object", metadata)
+    for key, check, expected in (
+        ("dataset", lambda v: isinstance(v, str), "a string"),
+        (
+            "num_trials",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+            "an integer >= 1",
+        ),
+        ("learners", lambda v: isinstance(v, list | dict), "a list (or mapping) of learners"),
+        (
+            "dataset_sizes",
+            lambda v: isinstance(v, list) and all(_is_number(s) for s in v),
+            "a list of fractions",
+        ),
+    ):
+        if key not in metadata or not check(metadata[key]):
+            _fail(path, f"metadata.{key}", expected, metadata.get(key, "<missing>"))
+    dataset_metrics = results.get("dataset_metrics", {})
+    if not isinstance(dataset_metrics, dict):
+        _fail(path, "dataset_metrics", "an object", dataset_metrics)
+    for name, entries in dataset_metrics.items():
+        _check_entries(path, f"dataset_metrics.{name}", entries, True)
+    learners = [k for k in results if k not in RESERVED_KEYS]
+    if not learners:
+        _fail(path, "<top level>", "at least one learner key besides metadata", sorted(results))
+    for learner in learners:
+        node = results[learner]
+        if not isinstance(node, dict) or not isinstance(node.get("sizes"), dict):
+            _fail(path, f"{learner}.sizes", "an object keyed by dataset size", node)
+        for size, size_node in node["sizes"].items():
+            try:
+                fraction = float(size)
+            except ValueError:
+                fraction = math.nan
+            if not 0 < fraction <= 1:
+                _fail(path, f"{learner}.sizes", "size keys that are fractions in (0, 1]", size)
+            where = f"{learner}.sizes.{size}.summary_metrics"
+            summary = size_node.get("summary_metrics") if isinstance(size_node, dict) else None
+            if not isinstance(summary, dict):
+                _fail(path, where, "an object of metrics", summary)
+            for metric, entries in summary.items():
+                _check_entries(path, f"{where}.{metric}", entries, False)
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Read and validate a per-dataset results JSON (this project's or the reference's)."""
+    path = Path(path)
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{path}: results file not found") from err
+    except json.JSONDecodeError as err:
+        raise ResultsFormatError(f"{path}: not valid JSON ({err})") from err
+    validate_results(results, path)
+    return results
+
+
+def write_results(results: Mapping[str, Any], path: Path) -> None:
+    """Write a results dict atomically: compact, sorted keys (same content, same bytes).
+
+    Compact because a full grid holds ~47,000 per-trial entries per dataset (3.4 MB instead of
+    6.4 MB indented).
+    """
+    validate_results(dict(results), Path(path))
+    write_json_atomic(Path(path), dict(results), indent=None)

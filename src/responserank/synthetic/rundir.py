@@ -1,0 +1,68 @@
+"""Layout of a synthetic run directory, shared by the runner and the results collector.
+
+<run dir>/
+  run_config.yaml          the experiment definition (written once; resume reads it)
+  run_manifest.json        status "running" | "finished", timestamps, sessions
+  dataset_metrics/trial_0000.json
+  cells/<learner>/size_<fraction>/trial_0000.json   one finished fit's metrics
+  <dataset>.json           collected results (contract A), written when the run finishes
+  <dataset>.provenance.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from responserank.atomic_io import write_json_atomic, write_text_atomic
+
+RUN_CONFIG = "run_config.yaml"
+MANIFEST = "run_manifest.json"
+
+
+def cell_path(run_dir: Path, learner: str, size_key: str, trial: int) -> Path:
+    return Path(run_dir) / "cells" / learner / f"size_{size_key}" / f"trial_{trial:04d}.json"
+
+
+def dataset_metrics_path(run_dir: Path, trial: int) -> Path:
+    return Path(run_dir) / "dataset_metrics" / f"trial_{trial:04d}.json"
+
+
+def results_path(run_dir: Path, dataset: str) -> Path:
+    return Path(run_dir) / f"{dataset}.json"
+
+
+def provenance_path(results_file: Path) -> Path:
+    """The wall-clock sidecar of a results JSON: <dataset>.provenance.json beside it."""
+    results_file = Path(results_file)
+    return results_file.with_name(f"{results_file.stem}.provenance.json")
+
+
+def write_run_config(run_dir: Path, experiment: dict[str, Any]) -> None:
+    text = yaml.safe_dump(experiment, sort_keys=False, default_flow_style=False)
+    write_text_atomic(Path(run_dir) / RUN_CONFIG, text)
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / RUN_CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: not found; is {run_dir} a run directory of "
+            "responserank.synthetic.experiment_runner?"
+        )
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: expected a mapping, got {type(loaded).__name__}")
+    return loaded
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / MANIFEST
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    write_json_atomic(Path(run_dir) / MANIFEST, manifest)

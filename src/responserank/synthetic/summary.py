@@ -1,0 +1,155 @@
+"""Mean and 95% confidence interval per learner, straight from collected results files.
+
+    python -m responserank.synthetic.summary results/synthetic [--size 1.0]
+
+Prints a Markdown table (one row per dataset and learner) so that the numbers quoted in the
+README come from the JSON, not from hand copying. The interval is the t-interval of the mean over
+trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import t as student_t
+
+from responserank.synthetic.results import RESERVED_KEYS, load_results
+
+DEFAULT_METRICS = ("choice_accuracy", "pearson_distance_correlation")
+PAPER_DATASETS = (
+    "deterministic_all",
+    "stochastic",
+    "drift_diffusion",
+    "deterministic_all_no_variability",
+    "stochastic_no_variability",
+    "drift_diffusion_no_variability",
+)
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """(mean, half-width of the t-interval); NaN values are left out."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=np.float64)
+    if x.size == 0:
+        return math.nan, math.nan
+    if x.size == 1:
+        return float(x[0]), math.nan
+    half = student_t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return float(x.mean()), float(half)
+
+
+def summary_rows(
+    results: dict, size: str, metrics: Sequence[str] = DEFAULT_METRICS
+) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Per learner (run order): [(mean, ci half-width) per metric] at dataset size ``size``."""
+    rows = []
+    for learner in _learners(results):
+        summary = results[learner]["sizes"][size]["summary_metrics"]
+        rows.append((learner, [mean_ci([e["value"] for e in summary[m]]) for m in metrics]))
+    return rows
+
+
+def _learners(results: dict) -> list[str]:
+    listed = results["metadata"].get("learners")
+    present = [k for k in results if k not in RESERVED_KEYS]
+    if isinstance(listed, list):
+        return [name for name in listed if name in results] + sorted(set(present) - set(listed))
+    return sorted(present)
+
+
+def _cell(mean: float, half: float) -> str:
+    return f"{mean:.3f} ± {half:.3f}"
+
+
+def pivot_tables(
+    files: Sequence[Path], size: str = "1.0", metrics: Sequence[str] = DEFAULT_METRICS
+) -> str:
+    """One Markdown table per metric: learners as rows, datasets as columns."""
+    loaded = [load_results(path) for path in files]
+    learners: list[str] = []
+    for results in loaded:
+        learners += [name for name in _learners(results) if name not in learners]
+    datasets = [r["metadata"]["dataset"] for r in loaded]
+    blocks = []
+    for metric in metrics:
+        lines = [
+            f"{metric} at size {size} (mean ± 95% CI half-width over trials; n = "
+            + ", ".join(sorted({str(r["metadata"]["num_trials"]) for r in loaded}))
+            + ")",
+            "",
+            "| learner | " + " | ".join(datasets) + " |",
+            "|---|" + "---|" * len(datasets),
+        ]
+        for learner in learners:
+            cells = []
+            for results in loaded:
+                if learner not in results:
+                    cells.append("-")
+                    continue
+                summary = results[learner]["sizes"][size]["summary_metrics"]
+                cells.append(_cell(*mean_ci([e["value"] for e in summary[metric]])))
+            lines.append(f"| {learner} | " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def markdown_table(
+    files: Sequence[Path], size: str = "1.0", metrics: Sequence[str] = DEFAULT_METRICS
+) -> str:
+    header = "| dataset | learner | " + " | ".join(metrics) + " |"
+    lines = [header, "|" + "---|" * (2 + len(metrics))]
+    for path in files:
+        results = load_results(path)
+        dataset = results["metadata"]["dataset"]
+        trials = results["metadata"]["num_trials"]
+        for learner, cells in summary_rows(results, size, metrics):
+            shown = " | ".join(_cell(m, h) for m, h in cells)
+            lines.append(f"| {dataset} (n={trials}) | {learner} | {shown} |")
+    return "\n".join(lines)
+
+
+def _results_files(directory: Path) -> list[Path]:
+    """The paper datasets' files in paper order, then any other results file by name."""
+    paper = [directory / f"{name}.json" for name in PAPER_DATASETS]
+    present = [p for p in paper if p.is_file()]
+    others = [
+        p
+        for p in sorted(directory.glob("*.json"))
+        if p not in present and not p.name.endswith(".provenance.json") and _is_results_file(p)
+    ]
+    return present + others
+
+
+def _is_results_file(path: Path) -> bool:
+    """True for a valid per-dataset results file (other JSON files may share the folder)."""
+    try:
+        load_results(path)
+    except ValueError:
+        return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results_dir", type=Path, help="folder of <dataset>.json files")
+    parser.add_argument("--size", default="1.0", help="dataset size key (default 1.0)")
+    parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS))
+    parser.add_argument(
+        "--layout",
+        choices=("pivot", "long"),
+        default="pivot",
+        help="pivot: one table per metric, datasets as columns; long: one row per dataset+learner",
+    )
+    args = parser.parse_args(argv)
+    files = _results_files(args.results_dir)
+    if not files:
+        parser.error(f"{args.results_dir}: no results files (<dataset>.json) found")
+    render = pivot_tables if args.layout == "pivot" else markdown_table
+    print(render(files, args.size, args.metrics))
+
+
+if __name__ == "__main__":
+    main()

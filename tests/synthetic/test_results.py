@@ -1,0 +1,167 @@
+"""Collected results: finding finished runs, collecting cells, schema validation, writing."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import pytest
+
+from responserank.synthetic.experiment_runner import run_experiment
+from responserank.synthetic.grid import Experiment
+from responserank.synthetic.results import (
+    ResultsFormatError,
+    collect_run,
+    find_finished_runs,
+    load_results,
+    write_results,
+)
+from responserank.synthetic.rundir import read_manifest, write_manifest
+from responserank.synthetic.summary import markdown_table, mean_ci, pivot_tables
+from synthetic.runner_helpers import (
+    TINY,
+    compose_config,
+    single_torch_thread,  # noqa: F401 -- autouse fixture
+)
+
+OVERRIDES = [
+    *TINY,
+    "dataset=deterministic_all_no_variability",
+    "~learners.rr_pooled",
+    "~learners.rr_perm",
+    "~learners.rt_regression_perm",
+    "~learners.rt_regression",
+    "learners.bt.num_epochs=3",
+    "learners.rr.num_epochs=3",
+]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    run_dir = tmp_path_factory.mktemp("exp") / "deterministic_all_no_variability" / "run_a"
+    run_experiment(Experiment.from_config(compose_config(OVERRIDES)), run_dir, 1, False)
+    torch.set_num_threads(threads)
+    return run_dir
+
+
+def test_collected_results_follow_the_schema(finished_run):
+    results = collect_run(finished_run)
+    assert results["metadata"] == {
+        "dataset": "deterministic_all_no_variability",
+        "num_trials": 2,
+        "learners": ["bt", "rr"],
+        "dataset_sizes": [0.5, 1.0],
+        "master_seed": 42,
+    }
+    matrices = results["dataset_metrics"]["test_confusion_matrix"]
+    assert len(matrices) == 2
+    assert matrices[0]["type"] == "matrix" and matrices[0]["dataset_metric"] is True
+    assert sum(map(sum, matrices[0]["value"])) == 200
+    tau = results["dataset_metrics"]["test_abs_logit_diff_rt_kendall_tau"][0]
+    assert tau["type"] == "scalar" and tau["value"] == pytest.approx(1.0)  # deterministic RT
+    accuracy = results["rr"]["sizes"]["0.5"]["summary_metrics"]["choice_accuracy"]
+    assert [e["type"] for e in accuracy] == ["scalar", "scalar"]
+    assert all(e["dataset_metric"] is False for e in accuracy)
+    assert set(results["bt"]["sizes"]) == {"0.5", "1.0"}
+    on_disk = load_results(finished_run / "deterministic_all_no_variability.json")
+    assert json.loads(json.dumps(results)) == on_disk
+
+
+def test_write_results_is_byte_reproducible_and_round_trips(finished_run, tmp_path):
+    results = collect_run(finished_run)
+    write_results(results, tmp_path / "a.json")
+    write_results(load_results(tmp_path / "a.json"), tmp_path / "b.json")
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert (tmp_path / "a.json").read_bytes() == (
+        finished_run / "deterministic_all_no_variability.json"
+    ).read_bytes()
+
+
+def test_find_finished_runs_picks_the_latest_finished_run(finished_run):
+    exp_dir = finished_run.parent.parent
+    later = finished_run.parent / "run_b"
+    unfinished = finished_run.parent / "run_c"
+    shutil.copytree(finished_run, later)
+    shutil.copytree(finished_run, unfinished)
+    for path, started, status in (
+        (later, "2099-01-01T00:00:00+00:00", "finished"),
+        (unfinished, "2100-01-01T00:00:00+00:00", "running"),
+    ):
+        manifest = read_manifest(path)
+        manifest.update(started_at=started, status=status)
+        write_manifest(path, manifest)
+    assert find_finished_runs(exp_dir) == {"deterministic_all_no_variability": later}
+    with pytest.raises(FileNotFoundError, match="experiment directory not found"):
+        find_finished_runs(exp_dir / "missing")
+
+
+def test_collect_names_missing_cells(finished_run, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(finished_run, broken)
+    next(iter((broken / "cells" / "rr").rglob("trial_0001.json"))).unlink()
+    with pytest.raises(FileNotFoundError, match=r"1 of 10 result cells missing.*resume_dir="):
+        collect_run(broken)
+
+
+def test_load_accepts_reference_files_with_a_timestamp(finished_run, tmp_path):
+    results = collect_run(finished_run)
+    results["metadata"]["timestamp"] = "2025-05-01 12:00:00"
+    del results["metadata"]["master_seed"]
+    path = tmp_path / "reference.json"
+    path.write_text(json.dumps(results))
+    assert load_results(path)["metadata"]["timestamp"] == "2025-05-01 12:00:00"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.pop("metadata"), "metadata: expected an object"),
+        (
+            lambda r: r["metadata"].update(num_trials="2"),
+            "metadata.num_trials: expected an integer",
+        ),
+        (
+            lambda r: r["bt"]["sizes"]["0.5"]["summary_metrics"]["choice_accuracy"][1].update(
+                value="high"
+            ),
+            r"bt.sizes.0.5.summary_metrics.choice_accuracy\[1\].value: expected a number",
+        ),
+        (
+            lambda r: r["dataset_metrics"]["test_confusion_matrix"][0].update(value=3),
+            r"dataset_metrics.test_confusion_matrix\[0\].value: expected a matrix",
+        ),
+        (lambda r: r["rr"]["sizes"].update({"2.0": {}}), "rr.sizes: expected size keys"),
+        (
+            lambda r: r["rr"]["sizes"]["1.0"]["summary_metrics"]["choice_accuracy"][0].pop("type"),
+            r"choice_accuracy\[0\]: expected key 'type'",
+        ),
+    ],
+)
+def test_load_names_the_file_and_key_path_of_schema_errors(finished_run, tmp_path, mutate, message):
+    results = collect_run(finished_run)
+    mutate(results)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(results))
+    with pytest.raises(ResultsFormatError, match=message) as info:
+        load_results(path)
+    assert str(path) in str(info.value)
+
+
+def test_summary_table_is_computed_from_the_json(finished_run):
+    results_file = finished_run / "deterministic_all_no_variability.json"
+    results = load_results(results_file)
+    values = [
+        e["value"] for e in results["rr"]["sizes"]["1.0"]["summary_metrics"]["choice_accuracy"]
+    ]
+    mean, half = mean_ci(values)
+    table = markdown_table([results_file])
+    assert f"| deterministic_all_no_variability (n=2) | rr | {mean:.3f} ± {half:.3f} |" in table
+    pivot = pivot_tables([results_file], metrics=["choice_accuracy"])
+    assert pivot.index("| bt |") < pivot.index("| rr |")  # the run's learner order
+    assert f"| rr | {mean:.3f} ± {half:.3f} |" in pivot
+    mean, half = mean_ci([0.5, 0.7])
+    assert mean == pytest.approx(0.6)
+    assert half == pytest.approx(12.706 * 0.1414 / math.sqrt(2), rel=1e-3)
