@@ -138,7 +138,7 @@ def _tokenizer():
     ],
 )
 def test_eval_options_build_their_suites(overrides, names):
-    from responserank.llm.callbacks import build_suites
+    from responserank.llm.evaluation.suites import build_suites
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
