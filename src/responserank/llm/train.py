@@ -48,6 +48,7 @@ from responserank.llm.pair_dataset import (
     validate_table,
 )
 from responserank.llm.run_identity import group_id, run_name
+from responserank.llm.schedules import scheduler_arguments
 from responserank.llm.tracking import (
     RunRecord,
     WandbMirror,
@@ -125,6 +126,10 @@ def validate_config(cfg: DictConfig) -> None:
         f"one of {list(MIXED_PRECISION)}",
         t.mixed_precision,
     )
+    try:
+        scheduler_arguments(str(t.lr_scheduler))
+    except ValueError as error:
+        raise ConfigError(f"config key 'training.lr_scheduler': {error}") from error
     resume = cfg.resume
     _require(
         resume in RESUME_CHOICES or (isinstance(resume, str) and Path(resume).is_dir()),
@@ -278,7 +283,7 @@ def training_arguments(cfg: DictConfig, record: RunRecord, has_eval: bool) -> Tr
         per_device_eval_batch_size=int(rt.eval_batch_size),
         gradient_accumulation_steps=int(t.gradient_accumulation_steps),
         learning_rate=float(t.learning_rate),
-        lr_scheduler_type=str(t.lr_scheduler),
+        **scheduler_arguments(str(t.lr_scheduler)),
         warmup_steps=float(t.warmup_ratio),
         num_train_epochs=float(t.num_epochs),
         weight_decay=float(t.weight_decay),
@@ -333,6 +338,7 @@ def build_trainer(
         callbacks=[suite_callback, RunRecordCallback(record, mirror), stopper],
         objective=objective,
         center_rewards_coefficient=cfg.training.center_rewards_coefficient,
+        lr_schedule=str(cfg.training.lr_scheduler),
         show_progress=bool(cfg.runtime.progress_bar),
     )
     return trainer

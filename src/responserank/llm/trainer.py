@@ -10,8 +10,9 @@ What it adds to the Trainer:
 - the loss of each micro-batch is the objective's *sum* divided by the number of comparisons in the
   whole optimizer step, counted over all accumulation steps and all processes, so 1 x 16 and 4 x 4
   micro-batching (or 2 processes x 8) give the same gradient;
-- ``evaluate`` reports held-out pairwise accuracy (r_chosen > r_rejected, strict) and the
-  objective's loss per comparison, plus the packing cohesion of the current epoch, and lets
+- ``evaluate`` reports held-out pairwise accuracy (r_chosen > r_rejected, strict), the
+  objective's loss per comparison, the calibrated loss (BT loss after temperature scaling, which
+  compares models trained with differently scaled losses), plus the packing cohesion of the current epoch, and lets
   callbacks (the eval suites) add their metrics before the row is logged.
 """
 
@@ -27,8 +28,10 @@ from tqdm.auto import tqdm
 from transformers import Trainer
 
 from responserank.llm.data.batching import CohesionStats, PartitionBatchSampler
+from responserank.llm.evaluation.calibration import calibrated_loss
 from responserank.llm.objectives.base import ComparisonBatch, PairwiseObjective
 from responserank.llm.pair_dataset import TokenizedPairs
+from responserank.llm.schedules import STEP_DECAY, step_decay_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class RewardModelTrainer(Trainer):
         *args: Any,
         objective: PairwiseObjective,
         center_rewards_coefficient: float | None = None,
+        lr_schedule: str | None = None,
         show_progress: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -67,6 +71,7 @@ class RewardModelTrainer(Trainer):
             )
         self.objective = objective
         self.center_rewards_coefficient = center_rewards_coefficient or 0.0
+        self.lr_schedule = lr_schedule
         self.show_progress = show_progress
         self.batch_sampler: PartitionBatchSampler | None = None
 
@@ -97,6 +102,14 @@ class RewardModelTrainer(Trainer):
 
     def cohesion(self, epoch: int) -> CohesionStats | None:
         return None if self.batch_sampler is None else self.batch_sampler.cohesion(epoch)
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """The configured schedule; ``step_decay`` is built here (see responserank.llm.schedules)."""
+        if self.lr_schedule == STEP_DECAY and self.lr_scheduler is None:
+            optimizer = self.optimizer if optimizer is None else optimizer
+            self.lr_scheduler = step_decay_scheduler(optimizer, num_training_steps)
+            return self.lr_scheduler
+        return super().create_scheduler(num_training_steps, optimizer)
 
     # ---- loss -------------------------------------------------------------------------------
 
@@ -187,6 +200,7 @@ class RewardModelTrainer(Trainer):
         return {
             "eval/heldout/accuracy": float((margins > 0).float().mean()),
             "eval/heldout/loss": float(loss),
+            "eval/heldout/calibrated_loss": calibrated_loss(margins.cpu().numpy()),
             "eval/heldout/mean_margin": float(margins.mean()),
             "eval/heldout/count": int(margins.numel()),
         }

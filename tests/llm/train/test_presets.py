@@ -23,7 +23,13 @@ def _composed(preset: str):
     return compose_config([f"experiment={preset}"])
 
 
-PRESETS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+# MultiPref presets; the RAPL presets (LIE / TRUE data) are tested in tests/test_rapl_presets.py.
+RAPL_PRESETS = ("rapl_", "true_value_head")
+PRESETS = sorted(
+    p.stem
+    for p in (CONFIG_DIR / "experiment").glob("*.yaml")
+    if not p.stem.startswith(RAPL_PRESETS)
+)
 
 # The preset names of the published study (spec/llm.md, "Presets of the paper").
 MAIN = ["bt", "rr_agree", "rr_stated", "rr_rt_annostrat_spread2", "rr_randrank_randsize2", "bt_ep2"]

@@ -13,6 +13,10 @@ Config keys read (all other keys are ignored):
 ``experiment.train_rank_transform``, ``experiment.train_target`` (each ``_target_``; an absent node
 means: no signal, no filter, annotator sampler, global stratum, noop partitioner, no transform,
 hard target).
+
+A signal may also define ``extra_columns(table, split)``: per-row columns assigned to the train and
+the eval table after these steps (the RAPL ARM signal fills ``reliability`` this way, the TRUE
+label signal ``target``).
 """
 
 from __future__ import annotations
@@ -100,13 +104,19 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
     return table[list(CORE_COLUMNS) + rest].reset_index(drop=True)
 
 
-def _eval_table(table: pd.DataFrame) -> pd.DataFrame:
+def signal_columns(signal: Any, table: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
+    """Per-row columns a signal adds besides its ranks (e.g. RAPL reliabilities); none by default."""
+    extra = getattr(signal, "extra_columns", None)
+    return {} if extra is None else dict(extra(table, split))
+
+
+def _eval_table(table: pd.DataFrame, signal: Any) -> pd.DataFrame:
     table = table.copy()
     table["rank"] = np.nan
     table["partition"] = np.arange(len(table), dtype=np.int64)
     table["target"] = 1.0
     table["reliability"] = np.nan
-    return _ordered(table)
+    return _ordered(table.assign(**signal_columns(signal, table, "eval")))
 
 
 def prepare_train(
@@ -136,6 +146,7 @@ def prepare_train(
         reliability=np.nan,
         stratum=stratum,
     )
+    table = table.assign(**signal_columns(components["signal"], table, "train"))
     return _ordered(table), counts
 
 
@@ -147,7 +158,7 @@ def prepare_data(cfg: DictConfig, tokenizer: PreTrainedTokenizerBase) -> Prepare
     components = build_components(cfg)
     tables = source.load(tokenizer=tokenizer, max_length=int(cfg.training.max_length), seed=seed)
     train, counts = prepare_train(tables.train, components, fraction, seed)
-    eval_table = _eval_table(tables.eval)
+    eval_table = _eval_table(tables.eval, components["signal"])
     stats: dict[str, Any] = {
         "seed": seed,
         "fraction": fraction,

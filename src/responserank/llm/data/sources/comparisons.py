@@ -1,0 +1,69 @@
+"""Helpers the RAPL-family sources share: building a source table and the token-length filter.
+
+A source table holds ``comparison_id``, ``prompt`` ("" when chosen/rejected are full
+transcripts), ``chosen`` and ``rejected``, followed by source-specific passthrough columns (ARMs,
+labels, categories); ``prepare_data`` adds rank, partition, target and reliability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from transformers import PreTrainedTokenizerBase
+
+from responserank.llm.data.lengths import fits
+from responserank.llm.data.sources.base import SourceTables
+
+SOURCE_COLUMNS = ("comparison_id", "prompt", "chosen", "rejected")
+
+
+def source_table(
+    comparison_id: Sequence[str] | pd.Series,
+    prompt: Sequence[str] | pd.Series | str,
+    chosen: Sequence[str] | pd.Series,
+    rejected: Sequence[str] | pd.Series,
+    *,
+    extra: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The four source columns (plus ``extra`` passthrough columns) in the canonical order."""
+    n = len(chosen)
+    table = pd.DataFrame(
+        {
+            "comparison_id": np.asarray(comparison_id, dtype=object).astype(str),
+            "prompt": [prompt] * n if isinstance(prompt, str) else list(prompt),
+            "chosen": list(chosen),
+            "rejected": list(rejected),
+        }
+    )
+    if not table["comparison_id"].is_unique:
+        duplicated = table["comparison_id"][table["comparison_id"].duplicated()].iloc[0]
+        raise ValueError(f"comparison ids must be unique; {duplicated!r} occurs more than once")
+    if extra is not None:
+        clash = [c for c in extra.columns if c in SOURCE_COLUMNS]
+        if clash:
+            raise ValueError(f"passthrough columns {clash} would overwrite source columns")
+        table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
+    return table
+
+
+def length_filtered(
+    train: pd.DataFrame,
+    eval_table: pd.DataFrame,
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int,
+) -> SourceTables:
+    """Drop comparisons whose chosen or rejected conversation exceeds ``max_length`` tokens."""
+    kept = []
+    dropped = 0
+    for table in (train, eval_table):
+        keep = fits(tokenizer, table["prompt"], table["chosen"], table["rejected"], max_length)
+        kept.append(table[keep].reset_index(drop=True))
+        dropped += int((~keep).sum())
+    return SourceTables(
+        train=kept[0],
+        eval=kept[1],
+        dropped={"length_filter": dropped},
+        counts={"rows_loaded": len(train) + len(eval_table), "test_comparisons": len(kept[1])},
+    )

@@ -1,0 +1,153 @@
+"""Reading and checking the typed tabular files (LIE, TRUE, RM-Bench, ...) sources are built from.
+
+Every check fails on the first bad value with a message naming the file, the row, the field and
+what was expected, so a malformed download is caught at load time instead of as a shape error deep
+inside training. Rows are counted from 0 over the data rows (the header is not a row).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
+
+DATA_DIR_ENV = "RR_DATA_DIR"
+
+_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    ".csv": pd.read_csv,
+    ".json": pd.read_json,
+    ".jsonl": lambda p: pd.read_json(p, lines=True),
+    ".parquet": pd.read_parquet,
+}
+
+
+def data_root(path: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder: ``path`` when given, else ``$RR_DATA_DIR``.
+
+    Sources take their folder from config; the environment variable only supplies the default so
+    that the same config runs on machines that keep the data in different places.
+    """
+    if path is not None and str(path) != "":
+        return Path(path).expanduser()
+    env = os.environ.get(DATA_DIR_ENV)
+    if not env:
+        raise DataValidationError(
+            f"no data folder given: set the source's path in config or the {DATA_DIR_ENV} "
+            "environment variable to the folder holding lie/ and true/"
+        )
+    return Path(env).expanduser()
+
+
+def read_typed_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV / JSON / JSON-lines / parquet file (optionally .gz); a missing file says so."""
+    file = Path(path)
+    kind = Path(file.name.removesuffix(".gz")).suffix
+    reader = _READERS.get(kind)
+    if reader is None:
+        raise DataValidationError(
+            f"{file}: unsupported file type {kind!r}; expected one of {sorted(_READERS)}"
+        )
+    if not file.is_file():
+        raise DataValidationError(f"{file}: file not found")
+    return reader(file).reset_index(drop=True)
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], where: str) -> None:
+    """Fail when any of ``columns`` is absent, listing all missing ones at once."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise missing_columns(where, missing, [str(c) for c in df.columns])
+
+
+def _fail(where: str, df: pd.DataFrame, bad: np.ndarray, column: str, expected: str) -> None:
+    row = int(np.flatnonzero(bad)[0])
+    raise invalid_value(where, row, column, expected, df[column].iloc[row])
+
+
+def check_text(df: pd.DataFrame, column: str, where: str, *, allow_empty: bool = False) -> None:
+    """Every value is a string (non-empty unless ``allow_empty``)."""
+    values = df[column].to_numpy(dtype=object)
+    is_str = np.array([isinstance(v, str) for v in values], dtype=bool)
+    bad = ~is_str
+    if not allow_empty:
+        bad |= np.array([isinstance(v, str) and not v.strip() for v in values], dtype=bool)
+    if bad.any():
+        _fail(where, df, bad, column, "a string" if allow_empty else "a non-empty string")
+
+
+def check_numeric(
+    df: pd.DataFrame,
+    column: str,
+    where: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    allow_nan: bool = False,
+) -> None:
+    """Every value is a finite number (NaN only when allowed) inside [low, high] when given."""
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    not_number = pd.isna(pd.to_numeric(df[column], errors="coerce")).to_numpy() & (
+        ~pd.isna(df[column]).to_numpy()
+    )
+    bad = not_number | np.isinf(values)
+    if not allow_nan:
+        bad |= np.isnan(values)
+    in_range = np.ones_like(bad)
+    if low is not None:
+        in_range &= ~(values < low)
+    if high is not None:
+        in_range &= ~(values > high)
+    bad |= ~in_range
+    if bad.any():
+        bounds = (
+            f" in [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        )
+        _fail(where, df, bad, column, "a finite number" + bounds)
+
+
+def check_choice(df: pd.DataFrame, column: str, allowed: Iterable[object], where: str) -> None:
+    """Every value is one of ``allowed``."""
+    options = list(allowed)
+    bad = ~df[column].isin(options).to_numpy()
+    if bad.any():
+        _fail(where, df, bad, column, f"one of {options}")
+
+
+_BINARY_STRINGS = {"0": 0, "1": 1, "false": 0, "true": 1}
+
+
+def _binary_or_none(value: object) -> int | None:
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
+        return int(value)
+    if isinstance(value, str):
+        return _BINARY_STRINGS.get(value.strip().lower())
+    return None
+
+
+def as_binary(df: pd.DataFrame, column: str, where: str) -> pd.Series:
+    """A 0/1 label column (bools, 0/1 numbers or 'True'/'False' strings) as int."""
+    values = [_binary_or_none(v) for v in df[column]]
+    bad = np.array([v is None for v in values], dtype=bool)
+    if bad.any():
+        _fail(where, df, bad, column, "a binary label (0/1 or True/False)")
+    return pd.Series(values, index=df.index, dtype=int)
+
+
+def load_hub_split(hub_id: str, split: str, **kwargs: object) -> pd.DataFrame:
+    """One split of a Hugging Face hub dataset as a DataFrame (needs network or the local cache)."""
+    from datasets import load_dataset
+
+    return load_dataset(hub_id, split=split, **kwargs).to_pandas()
+
+
+def require_one_location(path: object, hub_id: object, what: str) -> None:
+    """Sources read either a local copy (``path``) or the hub (``hub_id``), never both."""
+    if bool(path) == bool(hub_id):
+        raise ValueError(f"{what}: give exactly one of path= (local copy) or hub_id= (hub dataset)")

@@ -1,0 +1,110 @@
+"""Predict step of the TRUE reliability model: an ARM column for LIE from the fold models.
+
+    python -m responserank.llm.true_arm runs/llm/<group>/<group>-1.0-42 ... \\
+        --out results/rapl/lie_true_arm.csv
+
+Each argument is the run directory of one ``experiment=true_value_head`` run (one per TRUE fold).
+For every run the saved model scores the TRUE calibration split of its fold, a logistic
+calibration is fitted there, and all 1,000 LIE comparisons are scored in both A/B orders. The
+output CSV holds ``IDs`` and, averaged over the runs, ``<column>_order1``, ``<column>_order2`` and
+``<column>`` (their mean, the published ``TRUE_probability_correct`` recipe). Train on it with
+
+    python -m responserank.llm.train experiment=rapl_lie_eps dataset.arm_file=<csv> \\
+        experiment.train_signal.column=<column> experiment.train_signal.is_prob=true
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from responserank.atomic_io import write_text_atomic
+from responserank.llm.data.sources.lie import load_lie_full
+from responserank.llm.data.sources.true import load_true_split
+from responserank.llm.evaluation.calibration import fit_probability_calibrator
+from responserank.llm.evaluation.scoring import RewardModelScorer
+from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COLUMN = "TRUE_model_probability"
+
+
+def run_predictions(
+    run_dir: Path,
+    lie: pd.DataFrame,
+    true_path: str | None,
+    batch_size: int,
+    max_length: int | None,
+) -> pd.DataFrame:
+    """Calibrated LIE correctness predictions of one finished true_value_head run."""
+    from responserank.llm.evaluate import load_reward_model
+
+    config_file = run_dir / "config.yaml"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{run_dir}: no config.yaml; pass run directories of trained runs")
+    cfg = OmegaConf.load(config_file)
+    dataset = cfg.dataset
+    if not str(dataset.get("_target_", "")).endswith("TrueItemsSource"):
+        raise ValueError(
+            f"{run_dir}: not a TRUE reliability run (dataset is {dataset.get('_target_')!r}); "
+            "train it with experiment=true_value_head"
+        )
+    path = true_path or (dataset.path if dataset.get("variant") == "original" else None)
+    cal = load_true_split(path, int(dataset.fold), "cal", str(dataset.layout))
+    model, tokenizer = load_reward_model(run_dir / "model")
+    length = max_length or int(cfg.training.max_length)
+    scorer = RewardModelScorer(model, tokenizer, batch_size, length)
+    calibrator = fit_probability_calibrator(
+        score_items(scorer, cal["prompt_response_group"]), cal["correct_chosen"]
+    )
+    return predict_lie_correctness(scorer, calibrator, lie)
+
+
+def lie_arm_table(predictions: Sequence[pd.DataFrame], column: str) -> pd.DataFrame:
+    """Average per-run predictions into the ARM columns (rows keyed by LIE ``IDs``)."""
+    stacked = pd.concat(predictions, ignore_index=True)
+    mean = stacked.groupby("IDs", sort=True)[["p_order1", "p_order2", "p_mean"]].mean()
+    return pd.DataFrame(
+        {
+            "IDs": mean.index.to_numpy(),
+            f"{column}_order1": mean["p_order1"].to_numpy(),
+            f"{column}_order2": mean["p_order2"].to_numpy(),
+            column: mean["p_mean"].to_numpy(),
+        }
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dirs", nargs="+", type=Path, help="true_value_head run directories")
+    parser.add_argument("--out", type=Path, default=Path("lie_true_arm.csv"))
+    parser.add_argument("--column", default=DEFAULT_COLUMN, help="name of the ARM column")
+    parser.add_argument("--lie-path", default=None, help="LIE folder (default $RR_DATA_DIR/lie)")
+    parser.add_argument("--true-path", default=None, help="TRUE folder for calibration")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-length", type=int, default=None)
+    args = parser.parse_args(argv)
+    lie = load_lie_full(args.lie_path)
+    predictions = []
+    for run_dir in args.run_dirs:
+        log.info("scoring LIE with %s", run_dir)
+        predictions.append(
+            run_predictions(run_dir, lie, args.true_path, args.batch_size, args.max_length)
+        )
+    table = lie_arm_table(predictions, args.column)
+    write_text_atomic(args.out, table.to_csv(index=False))
+    print(
+        f"wrote {len(table)} LIE rows, column {args.column!r} from {len(predictions)} run(s), to {args.out}"
+    )
+    return args.out
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()
