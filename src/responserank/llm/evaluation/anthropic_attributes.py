@@ -17,7 +17,7 @@ from responserank.llm.data.sources.anthropic_attributes import (
     ATTRIBUTES,
     load_anthropic_attributes,
 )
-from responserank.llm.evaluation.base import Scorer
+from responserank.llm.evaluation.base import Scorer, score_pairs
 
 ATTRIBUTE_CODES = {"A": 1.0, "C": 0.0, "B": -1.0}
 
@@ -47,11 +47,8 @@ class AnthropicAttributesSuite:
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         table = self.load_data()
-        n = len(table)
-        prompts = list(table["prompt"]) * 2
-        responses = list(table["chosen"]) + list(table["rejected"])
-        scores = np.asarray(scorer.score(prompts, responses), dtype=float)
-        chosen_minus_rejected = scores[:n] - scores[n:]
+        chosen, rejected = score_pairs(scorer, table["prompt"], table["chosen"], table["rejected"])
+        chosen_minus_rejected = chosen - rejected
         sign = np.where(table["chosen_choice"].to_numpy() == "A", 1.0, -1.0)
         a_minus_b = sign * chosen_minus_rejected
         coded = table[list(ATTRIBUTES)].apply(lambda column: column.map(ATTRIBUTE_CODES))

@@ -27,3 +27,12 @@ class EvalSuite(Protocol):
     name: str
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]: ...
+
+
+def score_pairs(
+    scorer: Scorer, prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rewards of the chosen and the rejected responses, scored in one call (one batching pass)."""
+    n = len(prompts)
+    scores = np.asarray(scorer.score(list(prompts) * 2, list(chosen) + list(rejected)), dtype=float)
+    return scores[:n], scores[n:]

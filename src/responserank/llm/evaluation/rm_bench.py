@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from responserank.llm.data.sources.rm_bench import STYLES, load_rm_bench
-from responserank.llm.evaluation.base import Scorer
+from responserank.llm.evaluation.base import Scorer, score_pairs
 
 
 def style_matrix(table: pd.DataFrame, chosen: np.ndarray, rejected: np.ndarray) -> np.ndarray:
@@ -76,9 +76,6 @@ class RMBenchSuite:
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         table = self.load_data()
-        n = len(table)
-        prompts = list(table["prompt"]) * 2
-        responses = list(table["chosen"]) + list(table["rejected"])
-        scores = np.asarray(scorer.score(prompts, responses), dtype=float)
-        matrix = style_matrix(table, scores[:n], scores[n:])
+        chosen, rejected = score_pairs(scorer, table["prompt"], table["chosen"], table["rejected"])
+        matrix = style_matrix(table, chosen, rejected)
         return {f"{self.name}/{k}": v for k, v in summarise_matrix(matrix).items()}

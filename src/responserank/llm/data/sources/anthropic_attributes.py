@@ -14,10 +14,8 @@ import pandas as pd
 from responserank.llm.data.sources.tables import (
     check_choice,
     check_text,
-    load_hub_split,
-    read_typed_table,
+    read_local_or_hub,
     require_columns,
-    require_one_location,
 )
 
 ATTRIBUTES = (
@@ -72,7 +70,6 @@ def load_anthropic_attributes(
     hub_id: str | None = None,
     split: str = "train",
 ) -> pd.DataFrame:
-    require_one_location(path, hub_id, "Anthropic attributes")
-    if path:
-        return validate_anthropic_attributes(read_typed_table(path), str(path))
-    return validate_anthropic_attributes(load_hub_split(str(hub_id), split), f"{hub_id}[{split}]")
+    return validate_anthropic_attributes(
+        *read_local_or_hub(path, hub_id, split, "Anthropic attributes")
+    )

@@ -18,10 +18,8 @@ from responserank.llm.data.sources.comparisons import length_filtered, source_ta
 from responserank.llm.data.sources.tables import (
     check_choice,
     check_text,
-    load_hub_split,
-    read_typed_table,
+    read_local_or_hub,
     require_columns,
-    require_one_location,
 )
 
 STRENGTHS = (-3, -2, -1, 0, 1, 2, 3)
@@ -65,12 +63,9 @@ class HelpSteer2Source:
     data_dir: str = "preference"
 
     def read(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        require_one_location(self.path, self.hub_id, "HelpSteer2")
-        if self.path:
-            where, df = str(self.path), read_typed_table(self.path)
-        else:
-            where = f"{self.hub_id}/{self.data_dir}"
-            df = load_hub_split(str(self.hub_id), "train", data_dir=self.data_dir)
+        df, where = read_local_or_hub(
+            self.path, self.hub_id, "train", "HelpSteer2", data_dir=self.data_dir
+        )
         require_columns(df, ("split",), where)
         check_choice(df, "split", (*TRAIN_SPLITS, *EVAL_SPLITS), where)
         table = helpsteer2_comparisons(df, where)

@@ -21,7 +21,9 @@ from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.sources.comparisons import length_filtered, source_table
 from responserank.llm.data.sources.tables import (
     as_binary,
+    check_arm_columns,
     check_choice,
+    check_label_matches,
     check_numeric,
     check_text,
     data_root,
@@ -77,21 +79,10 @@ def validate_lie_frame(df: pd.DataFrame, where: str, *, required: tuple[str, ...
     check_choice(df, "chosen_type", RESPONSE_TYPES, where)
     check_choice(df, "rejected_type", RESPONSE_TYPES, where)
     check_numeric(df, "IDs", where)
-    correct = as_binary(df, "correct_chosen", where)
-    inconsistent = (correct == 1) != df["chosen_type"].str.startswith("correct")
-    if inconsistent.any():
-        row = int(inconsistent.to_numpy().nonzero()[0][0])
-        expected = f"{int(not correct.iloc[row])} for chosen_type {df['chosen_type'].iloc[row]!r}"
-        raise invalid_value(where, row, "correct_chosen", expected, df["correct_chosen"].iloc[row])
-    for column in PROBABILITY_COLUMNS:
-        if column in df.columns:
-            check_numeric(df, column, where, low=0.0, high=1.0)
-    for column in SCALED_COLUMNS:
-        if column in df.columns:
-            check_numeric(df, column, where)
-    for column in RAW_COLUMNS:
-        if column in df.columns:
-            check_numeric(df, column, where, low=0.0)
+    check_label_matches(df, "correct_chosen", df["chosen_type"].str.startswith("correct"), where)
+    check_arm_columns(
+        df, where, probabilities=PROBABILITY_COLUMNS, scaled=SCALED_COLUMNS, raw=RAW_COLUMNS
+    )
 
 
 def lie_comparisons(df: pd.DataFrame, where: str, *, fold: int, split: str) -> pd.DataFrame:

@@ -22,10 +22,8 @@ from responserank.llm.data.errors import invalid_value
 from responserank.llm.data.sources.tables import (
     check_choice,
     check_text,
-    load_hub_split,
-    read_typed_table,
+    read_local_or_hub,
     require_columns,
-    require_one_location,
 )
 
 STYLES = ("concise", "detailed", "markdown")
@@ -76,7 +74,4 @@ def load_rm_bench(
     split: str = "train",
 ) -> pd.DataFrame:
     """RM-Bench as the flat (id, type, prompt, chosen, rejected) table."""
-    require_one_location(path, hub_id, "RM-Bench")
-    if path:
-        return validate_rm_bench(read_typed_table(path), str(path))
-    return validate_rm_bench(load_hub_split(str(hub_id), split), f"{hub_id}[{split}]")
+    return validate_rm_bench(*read_local_or_hub(path, hub_id, split, "RM-Bench"))

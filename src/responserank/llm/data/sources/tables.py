@@ -151,3 +151,48 @@ def require_one_location(path: object, hub_id: object, what: str) -> None:
     """Sources read either a local copy (``path``) or the hub (``hub_id``), never both."""
     if bool(path) == bool(hub_id):
         raise ValueError(f"{what}: give exactly one of path= (local copy) or hub_id= (hub dataset)")
+
+
+def read_local_or_hub(
+    path: str | os.PathLike[str] | None,
+    hub_id: str | None,
+    split: str,
+    what: str,
+    **hub_kwargs: object,
+) -> tuple[pd.DataFrame, str]:
+    """The rows of a local copy or of one hub split, and where they came from (for messages)."""
+    require_one_location(path, hub_id, what)
+    if path:
+        return read_typed_table(path), str(path)
+    return load_hub_split(str(hub_id), split, **hub_kwargs), f"{hub_id}[{split}]"
+
+
+def check_label_matches(df: pd.DataFrame, label: str, is_correct: pd.Series, where: str) -> None:
+    """The 0/1 ``label`` agrees with what the response types say (``is_correct``, one per row)."""
+    values = as_binary(df, label, where)
+    inconsistent = (values == 1) != is_correct
+    if inconsistent.any():
+        row = int(inconsistent.to_numpy().nonzero()[0][0])
+        expected = f"{int(not values.iloc[row])} for chosen_type {df['chosen_type'].iloc[row]!r}"
+        raise invalid_value(where, row, label, expected, df[label].iloc[row])
+
+
+def check_arm_columns(
+    df: pd.DataFrame,
+    where: str,
+    *,
+    probabilities: Iterable[str],
+    scaled: Iterable[str],
+    raw: Iterable[str],
+) -> None:
+    """Range checks of the ARM columns present: probabilities in [0, 1], scaled ARMs finite
+    (validation folds may leave [0, 1]), raw measurements non-negative."""
+    for column in probabilities:
+        if column in df.columns:
+            check_numeric(df, column, where, low=0.0, high=1.0)
+    for column in scaled:
+        if column in df.columns:
+            check_numeric(df, column, where)
+    for column in raw:
+        if column in df.columns:
+            check_numeric(df, column, where, low=0.0)

@@ -16,12 +16,13 @@ from pathlib import Path
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
-from responserank.llm.data.errors import invalid_value
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.sources.comparisons import length_filtered, source_table
 from responserank.llm.data.sources.tables import (
     as_binary,
+    check_arm_columns,
     check_choice,
+    check_label_matches,
     check_numeric,
     check_text,
     data_root,
@@ -73,23 +74,12 @@ def validate_true_frame(
     check_choice(df, "chosen_type", OPTION_TYPES, where)
     check_choice(df, "rejected_type", OPTION_TYPES, where)
     check_numeric(df, "IDs", where)
-    correct = as_binary(df, "correct_chosen", where)
-    inconsistent = (correct == 1) != (df["chosen_type"] == "correct")
-    if inconsistent.any():
-        row = int(inconsistent.to_numpy().nonzero()[0][0])
-        expected = f"{int(not correct.iloc[row])} for chosen_type {df['chosen_type'].iloc[row]!r}"
-        raise invalid_value(where, row, "correct_chosen", expected, df["correct_chosen"].iloc[row])
+    check_label_matches(df, "correct_chosen", df["chosen_type"] == "correct", where)
     if layout == "repeated_orders":
         check_choice(df, "ordering", (1, 2), where)
-    for column in PROBABILITY_COLUMNS:
-        if column in df.columns:
-            check_numeric(df, column, where, low=0.0, high=1.0)
-    for column in SCALED_COLUMNS:
-        if column in df.columns:
-            check_numeric(df, column, where)
-    for column in RAW_COLUMNS:
-        if column in df.columns:
-            check_numeric(df, column, where, low=0.0)
+    check_arm_columns(
+        df, where, probabilities=PROBABILITY_COLUMNS, scaled=SCALED_COLUMNS, raw=RAW_COLUMNS
+    )
 
 
 def true_comparisons(df: pd.DataFrame, where: str, *, fold: int, split: str) -> pd.DataFrame:
