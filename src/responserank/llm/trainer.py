@@ -10,10 +10,11 @@ What it adds to the Trainer:
 - the loss of each micro-batch is the objective's *sum* divided by the number of comparisons in the
   whole optimizer step, counted over all accumulation steps and all processes, so 1 x 16 and 4 x 4
   micro-batching (or 2 processes x 8) give the same gradient;
-- ``evaluate`` reports held-out pairwise accuracy (r_chosen > r_rejected, strict), the
-  objective's loss per comparison, the calibrated loss (BT loss after temperature scaling, which
-  compares models trained with differently scaled losses), plus the packing cohesion of the current epoch, and lets
-  callbacks (the eval suites) add their metrics before the row is logged.
+- ``evaluate`` reports held-out pairwise accuracy (the margin's sign agrees with the target's
+  side; r_chosen > r_rejected, strict, for hard labels), the objective's loss per comparison, the
+  calibrated loss (BT loss after temperature scaling, which compares models trained with
+  differently scaled losses), plus the packing cohesion of the current epoch, and lets callbacks
+  (the eval suites) add their metrics before the row is logged.
 """
 
 from __future__ import annotations
@@ -36,6 +37,23 @@ from responserank.llm.schedules import STEP_DECAY, step_decay_scheduler
 log = logging.getLogger(__name__)
 
 LOSS_COLUMNS = ("rank", "partition", "target", "reliability")
+
+
+def pairwise_metrics(margins: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    """Accuracy and calibrated loss of margins r_chosen - r_rejected against their targets.
+
+    A target is the probability that the chosen side wins: above 0.5 the margin should be
+    positive, below 0.5 negative (the 0/1 labels of the TRUE model), and ties (0.5) are left out.
+    For hard labels (target 1) accuracy is the share with r_chosen > r_rejected (strict).
+    """
+    decided = target != 0.5
+    oriented = torch.where(target > 0.5, margins, -margins)[decided]
+    if oriented.numel() == 0:
+        return {"accuracy": float("nan"), "calibrated_loss": float("nan")}
+    return {
+        "accuracy": float((oriented > 0).float().mean()),
+        "calibrated_loss": calibrated_loss(oriented.double().cpu().numpy()),
+    }
 
 
 class EpochDataLoader(DataLoader):
@@ -198,9 +216,11 @@ class RewardModelTrainer(Trainer):
         margins = chosen - rejected
         loss = self._loss_sum(chosen, rejected, batch) / margins.numel()
         return {
-            "eval/heldout/accuracy": float((margins > 0).float().mean()),
+            **{
+                f"eval/heldout/{k}": v
+                for k, v in pairwise_metrics(margins, batch["target"]).items()
+            },
             "eval/heldout/loss": float(loss),
-            "eval/heldout/calibrated_loss": calibrated_loss(margins.cpu().numpy()),
             "eval/heldout/mean_margin": float(margins.mean()),
             "eval/heldout/count": int(margins.numel()),
         }
