@@ -99,9 +99,9 @@ def _worker(args: argparse.Namespace) -> dict:
             data,
             tokenizer,
             objective,
+            [],
             record,
             WandbMirror("disabled"),
-            "bench",
             GracefulStop(),
         )
         trainer.args.max_steps = args.warmup + args.steps
@@ -158,6 +158,24 @@ def _table(rows: list[dict]) -> str:
             f"{r['padded_share']:.2f} | {r['peak_memory_mib']:.0f} ({r['memory_kind']}) | {r['device']} |"
         )
     return "\n".join(lines)
+
+
+def _ratios(rows: list[dict]) -> list[str]:
+    """Per preset: tokens/s of dynamic padding over the padded baseline, pooled over repeats."""
+    out = []
+    for preset in dict.fromkeys(r["preset"] for r in rows):
+        speed = {
+            layout: [
+                r["tokens_per_s"] for r in rows if (r["preset"], r["layout"]) == (preset, layout)
+            ]
+            for layout in LAYOUTS
+        }
+        if all(speed.values()):
+            ratio = (sum(speed["dynamic"]) / len(speed["dynamic"])) / (
+                sum(speed["padded"]) / len(speed["padded"])
+            )
+            out.append(f"{preset}: dynamic / padded tokens per second = {ratio:.1f}x")
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -222,6 +240,7 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(json.loads(results[-1].removeprefix("RESULT ")))
             print(json.dumps(rows[-1]), flush=True)
     print(_table(rows))
+    print("\n".join(_ratios(rows)))
     if args.output:
         from responserank.atomic_io import write_json_atomic
 
