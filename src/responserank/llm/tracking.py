@@ -38,6 +38,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from responserank.atomic_io import write_json_atomic, write_text_atomic
+from responserank.jsonl import read_json_objects
 
 log = logging.getLogger(__name__)
 
@@ -175,20 +176,7 @@ class RunRecord:
         """Every logged evaluation, in order; a line that is not a JSON object is an error."""
         if not self.metrics_path.is_file():
             return []
-        rows = []
-        for number, line in enumerate(self.metrics_path.read_text(encoding="utf-8").splitlines()):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(
-                    f"{self.metrics_path}, line {number + 1}: not valid JSON ({exc})"
-                ) from exc
-            if not isinstance(row, dict):
-                raise ValueError(f"{self.metrics_path}, line {number + 1}: expected a JSON object")
-            rows.append(row)
-        return rows
+        return read_json_objects(self.metrics_path)
 
     def write_config(self, cfg: DictConfig, hydra_info: Mapping[str, Any]) -> None:
         write_text_atomic(self.path / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))

@@ -139,7 +139,7 @@ def test_malformed_record_files_name_the_file_and_line(tmp_path):
     with pytest.raises(ValueError, match=r"summary\.json: not valid JSON"):
         record.read_summary()
     record.metrics_path.write_text('{"step": 1}\n[2]\n')
-    with pytest.raises(ValueError, match=r"metrics\.jsonl, line 2: expected a JSON object"):
+    with pytest.raises(ValueError, match=r"metrics\.jsonl: line 2: expected a JSON object"):
         record.read_metrics()
 
 

@@ -10,7 +10,6 @@ for ``signal=stated_strength``). The eval set is a second file (``eval_path``) o
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
+from responserank.jsonl import read_json_objects
 from responserank.llm.data.errors import (
     DataValidationError,
     invalid_value,
@@ -42,17 +42,7 @@ def read_table(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     if path.suffix in (".jsonl", ".json"):
-        records = []
-        with path.open(encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError as err:
-                        raise DataValidationError(
-                            f"{path}: line {line_number} is not valid JSON ({err})"
-                        ) from err
-        return pd.DataFrame.from_records(records)
+        return pd.DataFrame.from_records(read_json_objects(path, DataValidationError))
     raise DataValidationError(f"{path}: expected a .csv, .jsonl or .parquet file")
 
 

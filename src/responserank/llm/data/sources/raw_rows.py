@@ -7,11 +7,11 @@ row remembers the file it came from and its position there, so validation errors
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from responserank.jsonl import read_json_objects
 from responserank.llm.data.errors import DataValidationError
 
 _DATASET_MARKERS = ("dataset_dict.json", "state.json")
@@ -60,23 +60,7 @@ def read_hub_config(hub_id: str, config: str, split: str = "train") -> RawRows:
 
 
 def _read_jsonl(path: Path) -> RawRows:
-    records = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataValidationError(
-                    f"{path}: line {line_number} is not valid JSON ({err})"
-                ) from err
-            if not isinstance(record, dict):
-                raise DataValidationError(
-                    f"{path}: line {line_number}: expected a JSON object per line, "
-                    f"got {type(record).__name__}"
-                )
-            records.append(record)
+    records = read_json_objects(path, DataValidationError)
     return _from_records(records, str(path))
 
 
