@@ -33,7 +33,7 @@ class DDMParams:
     start_variability: float = 0.0
     non_decision_time_variability: float = 0.0
     max_decision_time: float = 20.0
-    block_steps: int = 256
+    block_steps: int = 128
 
     def __post_init__(self) -> None:
         checks = {

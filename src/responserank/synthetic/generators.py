@@ -6,7 +6,7 @@ Each model maps the true utilities (u1, u2) of the options of every comparison t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.special import expit
@@ -104,18 +104,8 @@ class DriftDiffusionResponses:
 
     @property
     def params(self) -> DDMParams:
-        return DDMParams(
-            threshold=self.threshold,
-            relative_start=self.relative_start,
-            noise_sd=self.noise_sd,
-            dt=self.dt,
-            non_decision_time=self.non_decision_time,
-            drift_variability=self.drift_variability,
-            start_variability=self.start_variability,
-            non_decision_time_variability=self.non_decision_time_variability,
-            max_decision_time=self.max_decision_time,
-            block_steps=self.block_steps,
-        )
+        """The diffusion parameters (the fields shared with :class:`DDMParams`)."""
+        return DDMParams(**{f.name: getattr(self, f.name) for f in fields(DDMParams)})
 
     def __call__(
         self,
