@@ -182,6 +182,43 @@ def test_anthropic_attributes_recover_known_coefficients(tmp_path):
     np.testing.assert_allclose(others, 0.0, atol=1e-9)
 
 
+# -- scorer output checks --------------------------------------------------------------------
+
+
+def _suites(tmp_path) -> list[EvalSuite]:
+    write_lie_folder(tmp_path, folds=1)
+    rm_bench_flat(2).to_csv(tmp_path / "rm.csv", index=False)
+    anthropic_rows(30, seed=1).to_csv(tmp_path / "anthropic.csv", index=False)
+    write_true_folder(tmp_path, folds=1, rows=30)
+    return [
+        LieTestSuite(tmp_path),
+        RMBenchSuite(tmp_path / "rm.csv"),
+        AnthropicAttributesSuite(tmp_path / "anthropic.csv"),
+        TrueModelSuite(tmp_path, fold=0),
+    ]
+
+
+class BrokenScorer:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+        rewards = np.arange(len(responses), dtype=float)
+        if self.kind == "nan":
+            rewards[-1] = np.nan
+            return rewards
+        return rewards[:-1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"), [("nan", "1 non-finite rewards"), ("short", "rewards for")]
+)
+def test_every_suite_refuses_missing_or_non_finite_rewards(tmp_path, kind, message):
+    for suite in _suites(tmp_path):
+        with pytest.raises(ValueError, match=message):
+            suite.evaluate(BrokenScorer(kind))
+
+
 # -- TRUE model and TRUE -> LIE transfer -----------------------------------------------------
 
 

@@ -47,7 +47,9 @@ class AnthropicAttributesSuite:
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         table = self.load_data()
-        chosen, rejected = score_pairs(scorer, table["prompt"], table["chosen"], table["rejected"])
+        chosen, rejected = score_pairs(
+            scorer, table["prompt"], table["chosen"], table["rejected"], self.name
+        )
         chosen_minus_rejected = chosen - rejected
         sign = np.where(table["chosen_choice"].to_numpy() == "A", 1.0, -1.0)
         a_minus_b = sign * chosen_minus_rejected

@@ -29,10 +29,37 @@ class EvalSuite(Protocol):
     def evaluate(self, scorer: Scorer) -> dict[str, float]: ...
 
 
+def checked_rewards(rewards: np.ndarray, expected: int, suite: str) -> np.ndarray:
+    """The scorer's rewards as a flat float array; a wrong count or a NaN/inf reward is an error.
+
+    A NaN would silently count as a lost comparison, hiding a broken model behind a low score.
+    """
+    values = np.asarray(rewards, dtype=float).reshape(-1)
+    if values.size != expected:
+        raise ValueError(
+            f"{suite}: the scorer returned {values.size} rewards for {expected} inputs"
+        )
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise ValueError(f"{suite}: the scorer returned {bad} non-finite rewards")
+    return values
+
+
+def score_texts(
+    scorer: Scorer, prompts: Sequence[str], responses: Sequence[str], suite: str
+) -> np.ndarray:
+    """Checked rewards of (prompt, response) pairs, one per response, in input order."""
+    return checked_rewards(scorer.score(list(prompts), list(responses)), len(responses), suite)
+
+
 def score_pairs(
-    scorer: Scorer, prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str]
+    scorer: Scorer,
+    prompts: Sequence[str],
+    chosen: Sequence[str],
+    rejected: Sequence[str],
+    suite: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rewards of the chosen and the rejected responses, scored in one call (one batching pass)."""
     n = len(prompts)
-    scores = np.asarray(scorer.score(list(prompts) * 2, list(chosen) + list(rejected)), dtype=float)
+    scores = score_texts(scorer, list(prompts) * 2, list(chosen) + list(rejected), suite)
     return scores[:n], scores[n:]

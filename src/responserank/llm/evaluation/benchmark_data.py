@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
 import pandas as pd
 
 _FILE_BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
@@ -145,22 +144,6 @@ def check_subsets(
             f"{source}: subset sizes differ from the published benchmark ({'; '.join(wrong)}); "
             "pass validate_counts=false only for a deliberately reduced copy"
         )
-
-
-def checked_rewards(rewards: np.ndarray, expected: int, suite: str) -> np.ndarray:
-    """The scorer's rewards as a flat float array; a wrong count or a NaN/inf reward is an error.
-
-    A NaN would silently count as a lost comparison, hiding a broken model behind a low score.
-    """
-    values = np.asarray(rewards, dtype=float).reshape(-1)
-    if values.size != expected:
-        raise ValueError(
-            f"{suite}: the scorer returned {values.size} rewards for {expected} inputs"
-        )
-    bad = int((~np.isfinite(values)).sum())
-    if bad:
-        raise ValueError(f"{suite}: the scorer returned {bad} non-finite rewards")
-    return values
 
 
 class HubBenchmarkSuite:

@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression
 
 from responserank.llm.data.sources.lie import RESPONSE_TYPES, load_lie_test
-from responserank.llm.evaluation.base import Scorer
+from responserank.llm.evaluation.base import Scorer, score_texts
 
 # (is_detailed, is_correct) of each response column.
 _FEATURES = {
@@ -66,7 +66,7 @@ class LieTestSuite:
         table = self.load_data()
         n = len(table)
         texts = [text for t in RESPONSE_TYPES for text in table[t]]
-        scores = np.asarray(scorer.score([""] * len(texts), texts), dtype=float)
+        scores = score_texts(scorer, [""] * len(texts), texts, self.name)
         rewards = {t: scores[i * n : (i + 1) * n] for i, t in enumerate(RESPONSE_TYPES)}
         metrics = length_correctness_weights(rewards)
         metrics.update({f"mean_reward/{t}": float(np.mean(rewards[t])) for t in RESPONSE_TYPES})

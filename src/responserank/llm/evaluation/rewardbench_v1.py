@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from responserank.llm.evaluation.base import Scorer
-from responserank.llm.evaluation.benchmark_data import HubBenchmarkSuite, checked_rewards
+from responserank.llm.evaluation.base import Scorer, score_pairs
+from responserank.llm.evaluation.benchmark_data import HubBenchmarkSuite
 
 HUB_ID = "allenai/reward-bench"
 SPLIT = "filtered"
@@ -110,10 +110,7 @@ class RewardBenchV1(HubBenchmarkSuite):
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         rows = self.load_data()
-        n = len(rows)
-        prompts = rows["prompt"].tolist()
-        rewards = scorer.score(
-            prompts + prompts, rows["chosen"].tolist() + rows["rejected"].tolist()
+        chosen, rejected = score_pairs(
+            scorer, rows["prompt"], rows["chosen"], rows["rejected"], self.name
         )
-        rewards = checked_rewards(rewards, 2 * n, self.name)
-        return rewardbench_v1_scores(rows["subset"].tolist(), rewards[:n], rewards[n:], self.name)
+        return rewardbench_v1_scores(rows["subset"].tolist(), chosen, rejected, self.name)

@@ -26,12 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from responserank.llm.evaluation.base import Scorer
-from responserank.llm.evaluation.benchmark_data import (
-    BenchmarkDataError,
-    HubBenchmarkSuite,
-    checked_rewards,
-)
+from responserank.llm.evaluation.base import Scorer, score_texts
+from responserank.llm.evaluation.benchmark_data import BenchmarkDataError, HubBenchmarkSuite
 
 HUB_ID = "allenai/reward-bench-2"
 SPLIT = "test"
@@ -184,7 +180,7 @@ class RewardBenchV2(HubBenchmarkSuite):
         sizes = np.array([len(r) for r in responses])
         prompts = np.repeat(rows["prompt"].to_numpy(dtype=object), sizes).tolist()
         flat = [text for row in responses for text in row]
-        rewards = checked_rewards(scorer.score(prompts, flat), len(flat), self.name)
+        rewards = score_texts(scorer, prompts, flat, self.name)
         per_row = np.split(rewards, np.cumsum(sizes)[:-1])
         return rewardbench_v2_scores(rows, per_row, self.name)
 

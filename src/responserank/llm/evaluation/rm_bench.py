@@ -76,6 +76,8 @@ class RMBenchSuite:
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         table = self.load_data()
-        chosen, rejected = score_pairs(scorer, table["prompt"], table["chosen"], table["rejected"])
+        chosen, rejected = score_pairs(
+            scorer, table["prompt"], table["chosen"], table["rejected"], self.name
+        )
         matrix = style_matrix(table, chosen, rejected)
         return {f"{self.name}/{k}": v for k, v in summarise_matrix(matrix).items()}

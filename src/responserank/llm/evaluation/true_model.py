@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 from responserank.llm.data.sources.lie import load_lie_full, load_lie_split
 from responserank.llm.data.sources.scale import TRUE_LABELS, load_true_items
 from responserank.llm.data.sources.true import ANCHOR_ITEM, load_true_split
-from responserank.llm.evaluation.base import Scorer
+from responserank.llm.evaluation.base import Scorer, score_texts
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 
 PROBABILITY_FLOOR = 1e-7
@@ -29,7 +29,7 @@ PROBABILITY_FLOOR = 1e-7
 def score_items(scorer: Scorer, texts: pd.Series | list[str]) -> np.ndarray:
     """Scores of full-text inputs (no separate prompt)."""
     texts = list(texts)
-    return np.asarray(scorer.score([""] * len(texts), texts), dtype=float)
+    return score_texts(scorer, [""] * len(texts), texts, "true_model")
 
 
 def binary_cross_entropy(probability: np.ndarray, label: np.ndarray) -> float:
