@@ -77,13 +77,3 @@ def write_results_file(directory: Path, results: dict) -> Path:
     path = directory / f"{results['metadata']['dataset']}.json"
     path.write_text(json.dumps(results, indent=2, sort_keys=True), encoding="utf-8")
     return path
-
-
-ALL_DATASETS = (
-    "deterministic_all",
-    "stochastic",
-    "drift_diffusion",
-    "deterministic_all_no_variability",
-    "stochastic_no_variability",
-    "drift_diffusion_no_variability",
-)

@@ -16,7 +16,8 @@ from scipy import stats
 from responserank.plotting import method_label
 from responserank.synthetic.analysis.cli import main
 from responserank.synthetic.analysis.data import GROUPS, METRICS, dataset_label
-from synthetic_analysis.results_factory import ALL_DATASETS, make_results, write_results_file
+from responserank.synthetic.summary import PAPER_DATASETS
+from synthetic_analysis.results_factory import make_results, write_results_file
 
 FIGURES = ("boxplots", "dataset_size", "kendall_tau", "confusion")
 TEXTS = ("accuracy_table.tex", "pdc_table.tex", "wilcoxon.tex", "wilcoxon.csv", "bt_level.csv")
@@ -32,7 +33,7 @@ def rendered(tmp_path_factory) -> tuple[Path, Path, str]:
     root = tmp_path_factory.mktemp("generate")
     cache = root / "results"
     cache.mkdir()
-    for seed, dataset in enumerate(ALL_DATASETS):
+    for seed, dataset in enumerate(PAPER_DATASETS):
         write_results_file(cache, make_results(dataset, seed=seed))
     figures = root / "figures"
     return cache, figures, _run_cli(["generate", str(cache), str(figures)])
@@ -153,7 +154,7 @@ def test_partial_dataset_set_renders_what_it_can(tmp_path):
     for name in expected_files("with_variability"):
         assert (figures / name).is_file(), name
     assert not list(figures.glob("synthetic_no_variability_*"))
-    for dataset in ALL_DATASETS:
+    for dataset in PAPER_DATASETS:
         if dataset != "stochastic":
             assert f"missing: {cache / dataset}.json" in output
     assert "skipped (rr_pooled, rr), no results for rr_pooled" in output

@@ -14,9 +14,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-from scipy.stats import t as student_t
-
+from responserank.stats import summarize
 from responserank.synthetic.results import RESERVED_KEYS, load_results
 
 DEFAULT_METRICS = ("choice_accuracy", "pearson_distance_correlation")
@@ -30,15 +28,11 @@ PAPER_DATASETS = (
 )
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
-    """(mean, half-width of the t-interval); NaN values are left out."""
-    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=np.float64)
-    if x.size == 0:
-        return math.nan, math.nan
-    if x.size == 1:
-        return float(x[0]), math.nan
-    half = student_t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
-    return float(x.mean()), float(half)
+def mean_ci(values: Sequence[float | None], level: float = 0.95) -> tuple[float, float]:
+    """(mean, half-width of the t-interval) as every analysis computes it; missing values
+    (None or NaN, e.g. an undefined correlation) are left out."""
+    summary = summarize([math.nan if v is None else v for v in values], level)
+    return summary.mean, summary.ci_half_width
 
 
 def summary_rows(
