@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from responserank.stats import holm_adjust, paired_t_test
+from responserank.stats import holm_adjust, paired_t_test, summarize
 
 PAIRED_T = "paired t-test"
 WELCH_T = "Welch t-test (unpaired)"
@@ -58,10 +58,6 @@ def compare_rt(frame: pd.DataFrame, value: str, pair_on: Sequence[str]) -> Compa
     return _welch(no_rt.to_numpy(float), rt.to_numpy(float))
 
 
-def _sd(values: np.ndarray) -> float:
-    return float(values.std(ddof=1)) if values.size >= 2 else math.nan
-
-
 def _paired(base: np.ndarray, other: np.ndarray, n_no_rt: int, n_rt: int) -> Comparison:
     """Means and sds describe the paired runs only, so they match the tested difference."""
     test = paired_t_test(base, other)
@@ -89,7 +85,7 @@ def _welch(base: np.ndarray, other: np.ndarray) -> Comparison:
         mean_base = float(base.mean()) if base.size else nan
         mean_other = float(other.mean()) if other.size else nan
         return Comparison(
-            0, base.size, other.size, mean_base, mean_other, _sd(base), _sd(other),
+            0, base.size, other.size, mean_base, mean_other, summarize(base).sd, summarize(other).sd,
             mean_other - mean_base, nan, nan, nan, "not enough runs", nan, nan,
         )  # fmt: skip
     result = stats.ttest_ind(other, base, equal_var=False)
@@ -102,8 +98,8 @@ def _welch(base: np.ndarray, other: np.ndarray) -> Comparison:
         n_rt=other.size,
         mean_no_rt=float(base.mean()),
         mean_rt=float(other.mean()),
-        sd_no_rt=_sd(base),
-        sd_rt=_sd(other),
+        sd_no_rt=summarize(base).sd,
+        sd_rt=summarize(other).sd,
         mean_difference=mean,
         ci_low=float(ci.low),
         ci_high=float(ci.high),
