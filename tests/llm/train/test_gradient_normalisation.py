@@ -3,15 +3,12 @@ or spread over processes: every micro-batch loss is divided by the comparisons o
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from one_step import step_gradient
+from train_helpers import run_torchrun_cpu
 
 HERE = Path(__file__).parent
 
@@ -38,40 +35,11 @@ def test_uneven_micro_batches_are_weighted_per_comparison():
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_two_processes_equal_one(tmp_path):
     """2 processes x 2 accumulation steps x 4 comparisons (gloo on CPU) = 1 x 16."""
     out = tmp_path / "grad.pt"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path]),
-        "OMP_NUM_THREADS": "1",
-        "GLOO_SOCKET_IFNAME": "lo",
-    }
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node=2",
-            "--master_addr=127.0.0.1",
-            f"--master_port={_free_port()}",
-            str(HERE / "one_step.py"),
-            "4",
-            "2",
-            str(out),
-        ],
-        check=True,
-        env=env,
-        timeout=300,
-        capture_output=True,
-    )
+    run_torchrun_cpu([str(HERE / "one_step.py"), "4", "2", str(out)], extra_path=[str(HERE)])
     distributed = torch.load(out)
     for loss in ("bt", "responserank"):
         _assert_same(step_gradient(loss, 16, 1), distributed[loss])

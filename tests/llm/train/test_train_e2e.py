@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
-from train_helpers import FAST, compose_config
+from train_helpers import FAST, compose_config, run_torchrun_cpu
 
 from responserank.llm.interrupts import GracefulStop
 from responserank.llm.train import CONFIG_DIR, run
@@ -152,23 +151,8 @@ def test_slurm_launcher_config_composes():
 def test_two_process_training_writes_one_record(multipref_fixture, tmp_path):
     """torchrun with 2 CPU processes (gloo): one record, evaluation over the whole held-out set."""
     root = tmp_path / "runs"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(sys.path),
-        "OMP_NUM_THREADS": "1",
-        "GLOO_SOCKET_IFNAME": "lo",
-    }
-    subprocess.run(
+    run_torchrun_cpu(
         [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node=2",
-            "--master_addr=127.0.0.1",
-            f"--master_port={port}",
             "-m",
             "responserank.llm.train",
             "experiment=rr_agree",
@@ -180,12 +164,7 @@ def test_two_process_training_writes_one_record(multipref_fixture, tmp_path):
             f"dataset.path={multipref_fixture}",
             "dataset.test_size=30",
             f"tracking.output_root={root}",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
+        ]
     )
     (run_dir,) = [p for p in root.glob("*/*") if p.is_dir()]
     summary = json.loads((run_dir / "summary.json").read_text())

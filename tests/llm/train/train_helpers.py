@@ -4,6 +4,10 @@ The pytest fixtures are re-exported by this folder's conftest.py."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +34,24 @@ FAST = [
     "runtime.progress_bar=false",
     "tracking.wandb.mode=disabled",
 ]
+
+
+def run_torchrun_cpu(target: Sequence[str], extra_path: Sequence[str] = ()) -> None:
+    """Run ``target`` (a script and its arguments, or ``-m module ...``) under torchrun with two
+    CPU processes (gloo on the loopback interface, a free port); fails on a non-zero exit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([*extra_path, *sys.path]),
+        "OMP_NUM_THREADS": "1",
+        "GLOO_SOCKET_IFNAME": "lo",
+    }
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    command += ["--master_addr=127.0.0.1", f"--master_port={port}", *target]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
 
 
 def compose_config(overrides: Sequence[str]) -> DictConfig:
