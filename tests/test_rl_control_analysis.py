@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from responserank.errors import CacheError
 from responserank.rl_control.analysis.cli import main
 from responserank.rl_control.analysis.collect import parse_run_name, tables_from_runs
 from responserank.rl_control.analysis.curves import common_grid, curves_on_grid, final_returns
 from responserank.rl_control.analysis.data import (
-    CacheError,
     load_cache,
     reward_models_path,
     runs_path,

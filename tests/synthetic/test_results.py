@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
+from responserank.errors import ResultsFormatError
 from responserank.synthetic.experiment_runner import run_experiment
 from responserank.synthetic.grid import Experiment
 from responserank.synthetic.results import (
-    ResultsFormatError,
     collect_run,
     find_finished_runs,
     load_results,

@@ -14,8 +14,11 @@ import pytest
 import yaml
 from hydra.errors import MissingConfigException
 
+from responserank.errors import ConfigError
 from responserank.synthetic.experiment_runner import resolve_experiment, run_experiment
-from responserank.synthetic.grid import ConfigError, Experiment
+from responserank.synthetic.grid import (
+    Experiment,
+)
 from responserank.synthetic.rundir import read_manifest
 from synthetic.runner_helpers import (
     REPO_ROOT,

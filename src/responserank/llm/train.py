@@ -32,6 +32,7 @@ from transformers import TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from responserank.atomic_io import write_text_atomic
+from responserank.errors import ConfigError
 from responserank.llm.callbacks import EvalSuitesCallback, RunRecordCallback
 from responserank.llm.data.batching import PartitionBatchSampler
 from responserank.llm.data.prepare import prepare_data
@@ -70,10 +71,6 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 IGNORE_CLAIMS_ENV = "RESPONSERANK_IGNORE_CLAIMS"
 RESUME_CHOICES = ("auto", "never")
 MIXED_PRECISION = (None, "bf16", "fp16")
-
-
-class ConfigError(ValueError):
-    """The composed configuration cannot describe a valid run."""
 
 
 @dataclass

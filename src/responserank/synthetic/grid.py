@@ -13,16 +13,13 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from responserank.errors import ConfigError
 from responserank.synthetic.data import DatasetSpec, build_dataset_spec
 from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.seeding import size_key
 
 RESERVED_LEARNER_NAMES = ("metadata", "dataset_metrics")
 _LEARNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-class ConfigError(ValueError):
-    """The experiment configuration is invalid; the message says where and what was expected."""
 
 
 def _plain(cfg: Any) -> Any:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from responserank.atomic_io import write_json_atomic
+from responserank.errors import ResultsFormatError
 from responserank.synthetic.rundir import (
     MANIFEST,
     cell_path,
@@ -133,10 +134,6 @@ def collect_run(run_dir: Path) -> dict[str, Any]:
             per_size[size_key(s)] = {"summary_metrics": summary}
         results[learner] = {"sizes": per_size}
     return results
-
-
-class ResultsFormatError(ValueError):
-    """A results JSON does not follow the schema; the message names the file and key path."""
 
 
 def _fail(path: Path, where: str, expected: str, got: Any) -> None:

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from analysis_helpers import REGISTRY_TEXT
 
+from responserank.errors import CollectError
 from responserank.llm.analysis.cache import load_cache
 from responserank.llm.analysis.cli import main
 from responserank.llm.analysis.collect import (
     Collected,
-    CollectError,
     find_groups,
     from_runs_dir,
     from_wandb,

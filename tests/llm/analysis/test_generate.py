@@ -11,7 +11,11 @@ import pytest
 from analysis_helpers import SEEDS, synthetic_results, write_cache_dir
 from scipy import stats
 
-from responserank.llm.analysis.cache import CacheError, load_cache, to_csv
+from responserank.errors import CacheError
+from responserank.llm.analysis.cache import (
+    load_cache,
+    to_csv,
+)
 from responserank.llm.analysis.cli import main
 from responserank.llm.analysis.generate import generate
 from responserank.llm.analysis.registry import load_registry

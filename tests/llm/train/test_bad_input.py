@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from train_helpers import FAST, compose_config
 
+from responserank.errors import ConfigError
 from responserank.llm.data.errors import DataValidationError
 from responserank.llm.objectives.base import TableError
-from responserank.llm.train import ConfigError, run
+from responserank.llm.train import (
+    run,
+)
 
 
 @pytest.fixture(autouse=True)

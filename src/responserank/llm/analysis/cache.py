@@ -19,16 +19,13 @@ from typing import Any
 import pandas as pd
 
 from responserank.atomic_io import write_json_atomic, write_text_atomic
+from responserank.errors import CacheError
 
 RESULTS_FILE = "results.csv"
 META_FILE = "meta.json"
 REGISTRY_FILE = "registry.yaml"
 COLUMNS: tuple[str, ...] = ("config", "group_id", "run_name", "fraction", "seed", "metric", "value")
 RUN_COLUMNS: tuple[str, ...] = COLUMNS[:5]
-
-
-class CacheError(ValueError):
-    """The cache folder is missing something or a file does not follow the schema."""
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.llm.analysis.cache import REGISTRY_FILE, CacheError
+from responserank.errors import CacheError, CollectError
+from responserank.llm.analysis.cache import (
+    REGISTRY_FILE,
+)
 from responserank.llm.analysis.collect import (
-    CollectError,
     find_groups,
     from_runs_dir,
     from_wandb,

@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from responserank.atomic_io import write_text_atomic
+from responserank.errors import CollectError
 from responserank.llm.analysis.cache import REGISTRY_FILE, tidy, to_csv, write_cache
 from responserank.llm.analysis.dataset_stats import ANNOTATIONS_FILE, annotation_table
 from responserank.llm.analysis.registry import FoundGroup, Registry
@@ -23,10 +24,6 @@ from responserank.llm.tracking import RunRecord, utc_now, wandb_credentials_avai
 
 FINAL_PREFIX = "final/"
 METRIC_PREFIXES = ("eval/", "train/")
-
-
-class CollectError(RuntimeError):
-    """The runs could not be read (no account, offline, unknown project, nothing found)."""
 
 
 @dataclass

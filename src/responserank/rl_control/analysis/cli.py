@@ -15,9 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from responserank.errors import CacheError, CollectError
 from responserank.plotting import FIGURE_FORMATS
-from responserank.rl_control.analysis.collect import CollectError, HistoryKeys, collect
-from responserank.rl_control.analysis.data import CacheError
+from responserank.rl_control.analysis.collect import (
+    HistoryKeys,
+    collect,
+)
 from responserank.rl_control.analysis.generate import generate
 
 

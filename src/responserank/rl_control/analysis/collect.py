@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from responserank.errors import CollectError
 from responserank.rl_control.analysis.data import (
     reward_models_path,
     runs_path,
@@ -32,10 +33,6 @@ RUN_NAME = re.compile(
     r"^(?P<agent>RL_)?(?P<algorithm>[A-Za-z0-9]+)_(?P<env>.+)_(?P<seed>\d+)_comparative_(?P=seed)"
     r"(?:_noise_(?P<noise>\d+(?:\.\d+)?))?_nfeedback_\d+(?P<rt>_rt\d+(?:\.\d+)?)?$"
 )
-
-
-class CollectError(RuntimeError):
-    """wandb could not be reached or returned nothing usable."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from responserank.atomic_io import write_text_atomic
+from responserank.errors import CacheError
 
 FAMILIES: tuple[str, ...] = ("mujoco", "highway")
 KEY_COLUMNS: tuple[str, ...] = ("env", "noise", "is_rt", "seed")
@@ -35,10 +36,6 @@ RUN_COLUMNS: tuple[str, ...] = (
     "reward_history",
 )
 REWARD_MODEL_COLUMNS: tuple[str, ...] = ("run_id", "run_name", *KEY_COLUMNS, "val_accuracy")
-
-
-class CacheError(ValueError):
-    """A cached table is missing or does not follow the schema."""
 
 
 def runs_path(cache_dir: Path, family: str) -> Path:

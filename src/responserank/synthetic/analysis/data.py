@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from responserank.errors import ResultsFormatError
 from responserank.plotting import register_method
 
 RESERVED_KEYS = ("metadata", "dataset_metrics")
@@ -83,13 +84,6 @@ def dataset_label(name: str) -> str:
     return _DATASET_LABELS.get(base, base.replace("_", " "))
 
 
-class ResultsFormatError(ValueError):
-    """A results file lacks a key the analysis needs or holds a value of the wrong shape."""
-
-    def __init__(self, source: Path, key_path: str, problem: str) -> None:
-        super().__init__(f"{source}: key {key_path}: {problem}")
-
-
 @dataclass(frozen=True)
 class DatasetResults:
     """Per-trial arrays of one dataset's collected results (trial order preserved everywhere)."""
@@ -123,15 +117,15 @@ def _per_trial(
 ) -> np.ndarray:
     if key not in container:
         present = ", ".join(map(str, container)) or "none"
-        raise ResultsFormatError(source, f"{key_path}.{key}", f"missing (present: {present})")
+        raise ResultsFormatError.at(source, f"{key_path}.{key}", f"missing (present: {present})")
     try:  # None (an undefined value) becomes NaN
         values = np.array([entry["value"] for entry in container[key]], dtype=float)
     except ValueError:
-        raise ResultsFormatError(
+        raise ResultsFormatError.at(
             source, f"{key_path}.{key}", "per-trial values of unequal shape"
         ) from None
     if len(values) != num_trials:
-        raise ResultsFormatError(
+        raise ResultsFormatError.at(
             source,
             f"{key_path}.{key}",
             f"expected {num_trials} per-trial entries (metadata.num_trials), got {len(values)}",
@@ -174,7 +168,7 @@ def parse_results(results: Mapping[str, Any], source: Path) -> DatasetResults:
             dataset_metrics, CONFUSION_KEY, num_trials, source, "dataset_metrics"
         )
         if confusion.shape[1:] != (2, 2):
-            raise ResultsFormatError(
+            raise ResultsFormatError.at(
                 source,
                 f"dataset_metrics.{CONFUSION_KEY}",
                 "expected 2x2 matrices [[tn, fp], [fn, tp]]",

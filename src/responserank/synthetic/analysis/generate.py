@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from responserank.atomic_io import write_text_atomic
+from responserank.errors import ResultsFormatError
 from responserank.plotting import save_figure, style_context
 from responserank.synthetic.analysis.data import (
     GROUPS,
     METRICS,
     DatasetGroup,
     DatasetResults,
-    ResultsFormatError,
     parse_results,
 )
 from responserank.synthetic.analysis.figures import (
@@ -57,7 +57,7 @@ def read_dataset_results(path: Path) -> DatasetResults:
     """Load, validate and convert ``<cache>/<dataset>.json``; its metadata must name that dataset."""
     results = parse_results(load_results(path), path)
     if results.dataset != path.stem:
-        raise ResultsFormatError(
+        raise ResultsFormatError.at(
             path,
             "metadata.dataset",
             f"expected {path.stem!r} (the file name), got {results.dataset!r}",
