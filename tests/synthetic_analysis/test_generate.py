@@ -15,7 +15,7 @@ from scipy import stats
 
 from responserank.plotting import method_label
 from responserank.synthetic.analysis.cli import main
-from responserank.synthetic.analysis.data import GROUPS, METRICS, dataset_label
+from responserank.synthetic.analysis.dataset_results import GROUPS, METRICS, dataset_label
 from responserank.synthetic.summary import PAPER_DATASETS
 from synthetic_analysis.results_factory import make_results, write_results_file
 

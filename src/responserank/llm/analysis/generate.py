@@ -16,7 +16,7 @@ import pandas as pd
 
 from responserank.atomic_io import write_text_atomic
 from responserank.llm.analysis.cache import REGISTRY_FILE, load_cache, to_csv
-from responserank.llm.analysis.data import Results
+from responserank.llm.analysis.runs_table import Results
 from responserank.llm.analysis.dataset_stats import (
     ANNOTATIONS_FILE,
     per_annotator_rhos,

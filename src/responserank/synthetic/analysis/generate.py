@@ -17,7 +17,7 @@ import pandas as pd
 from responserank.atomic_io import write_text_atomic
 from responserank.errors import ResultsFormatError
 from responserank.plotting import save_figure, style_context
-from responserank.synthetic.analysis.data import (
+from responserank.synthetic.analysis.dataset_results import (
     GROUPS,
     METRICS,
     DatasetGroup,
@@ -33,7 +33,7 @@ from responserank.synthetic.analysis.figures import (
     kendall_figure,
     size_curves_figure,
 )
-from responserank.synthetic.analysis.stats import compare_learners
+from responserank.synthetic.analysis.learner_tests import compare_learners
 from responserank.synthetic.analysis.tables import metric_table, wilcoxon_csv, wilcoxon_table
 from responserank.synthetic.results import load_results
 
