@@ -61,7 +61,7 @@ def test_every_figure_and_table_is_written(generated):
     assert expected <= {p.name for p in out.iterdir()}
     assert {p.name for p in output.written} == {p.name for p in out.iterdir()}
     notes = "\n".join(output.notes)
-    assert "bt_lr1e-5: registered, but the cache has no runs of it" in notes
+    assert "bt_lr1em5: registered, but the cache has no runs of it" in notes
     assert "study bt_sensitivity" in notes
     assert "dataset statistics skipped" in notes
 
@@ -193,7 +193,7 @@ def test_studies_and_pairs_derived_from_names(cache_dir):
         "rr_agree_spread2",
         "rr_agree_spread4",
     )
-    assert studies["bt_sensitivity"].all_members == ("bt", "bt_lr1e-5")
+    assert studies["bt_sensitivity"].all_members == ("bt", "bt_lr1em5")
     assert comparison_pairs(registry, [studies["rr_agree_spread"]]) == [
         ("bt", "rr_agree"),
         ("rr_agree", "rr_agree_spread2"),
