@@ -145,7 +145,7 @@ def _check_range(
         raise ResultsFormatError.at(
             source,
             f"{key_path}[{trial}].value",
-            f"expected a value in [{low:g}, {high:g}], got {values[trial]!r} "
+            f"expected a value in [{low:g}, {high:g}], got {float(values[trial])!r} "
             f"({bad.size} of {len(values)} trials outside)",
         )
 
