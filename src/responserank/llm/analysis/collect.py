@@ -210,11 +210,12 @@ def from_wandb_runs(name: str, group: str, runs: Iterable[Any], found: Collected
     """Add the finished, non-dry runs of one group (wandb run objects) to ``found``.
 
     A run object needs ``name``, ``state``, ``summary``, ``config`` and ``created_at``. When a run
-    name occurs more than once (a repeated launch), the latest finished one counts.
+    name occurs more than once (a repeated launch), the latest finished one counts. A summary
+    without this project's ``status`` (runs of the published implementation) takes the wandb state.
     """
     latest: dict[str, Any] = {}
     for run in runs:
-        summary = dict(run.summary)
+        summary = {"status": run.state, **dict(run.summary)}
         reason = _status_reason(summary)
         if reason is None and run.state != "finished":
             reason = f"wandb state {run.state!r}"

@@ -166,7 +166,7 @@ def check_frame(path: Path, frame: pd.DataFrame) -> dict[str, str]:
         if bad:
             raise CacheError(
                 f"{path}, row {bad[0]}, column {column!r}: expected a score in [0, 1], got "
-                f"{values[bad[0]]!r} ({len(bad)} rows outside)"
+                f"{float(values[bad[0]])!r} ({len(bad)} rows outside)"
             )
     return columns
 
@@ -202,13 +202,6 @@ def import_published(src_dir: Path, cache_dir: Path, allow_pickle: bool = False)
                 f"{config} at fraction {cell[1]}, seed {cell[2]}: run {record['run_id']} kept "
                 f"(last in {DATA_FILE}), run {kept[cell]['run_id']} dropped"
             )
-        metrics = {}
-        for column, name in columns.items():
-            value = float(record[column])
-            if math.isnan(value):
-                imported.nan_values[name] = imported.nan_values.get(name, 0) + 1
-                continue
-            metrics[name] = value
         kept[cell] = {
             "run_id": record["run_id"],
             "config": config,
@@ -216,8 +209,17 @@ def import_published(src_dir: Path, cache_dir: Path, allow_pickle: bool = False)
             "run_name": record["run_name"],
             "fraction": cell[1],
             "seed": cell[2],
-            "metrics": metrics,
+            "metrics": record,
         }
+    for run in kept.values():
+        metrics = {}
+        for column, name in columns.items():
+            value = float(run["metrics"][column])
+            if math.isnan(value):
+                imported.nan_values[name] = imported.nan_values.get(name, 0) + 1
+                continue
+            metrics[name] = value
+        run["metrics"] = metrics
     if not kept:
         raise CacheError(
             f"{data_path}: no finished run of a registered group ({', '.join(config_of)}); "
