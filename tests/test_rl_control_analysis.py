@@ -15,9 +15,6 @@ import pytest
 from scipy import stats
 
 from responserank.errors import CacheError
-from responserank.rl_control.analysis.cli import main
-from responserank.rl_control.analysis.collect import parse_run_name, tables_from_runs
-from responserank.rl_control.analysis.curves import common_grid, curves_on_grid, final_returns
 from responserank.rl_control.analysis.cache_tables import (
     load_cache,
     reward_models_path,
@@ -25,6 +22,9 @@ from responserank.rl_control.analysis.cache_tables import (
     write_reward_models,
     write_runs,
 )
+from responserank.rl_control.analysis.cli import main
+from responserank.rl_control.analysis.collect import parse_run_name, tables_from_runs
+from responserank.rl_control.analysis.curves import common_grid, curves_on_grid, final_returns
 from responserank.rl_control.analysis.rt_comparisons import compare_rt, comparison_table
 from responserank.stats import PAIRED_T, WELCH_T
 

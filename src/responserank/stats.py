@@ -130,9 +130,7 @@ def _paired_arrays(baseline: Sequence[float], other: Sequence[float]) -> tuple[n
     return a[keep], b[keep]
 
 
-def _paired_comparison(
-    test: str, a: np.ndarray, b: np.ndarray, **fields: float
-) -> Comparison:
+def _paired_comparison(test: str, a: np.ndarray, b: np.ndarray, **fields: float) -> Comparison:
     """The descriptive fields of paired samples ``a`` (baseline) and ``b``; ``fields`` the rest."""
     diff = b - a
     nan = math.nan

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic_analysis.results_factory import make_results, write_results_file
 
 from responserank.errors import ResultsFormatError
 from responserank.synthetic import summary
@@ -18,6 +17,7 @@ from responserank.synthetic.analysis.cli import main
 from responserank.synthetic.analysis.dataset_results import parse_results
 from responserank.synthetic.results import load_results, read_results
 from responserank.synthetic.results_layout import PROJECT, PUBLISHED, dataset_key, normalise_layout
+from synthetic_analysis.results_factory import make_results, write_results_file
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "published_format"
 SAMPLE = SHARED / "synthetic" / "stochastic.json"
@@ -74,7 +74,11 @@ def test_project_layout_passes_unchanged():
     ("name", "file", "key"),
     [
         ("Stochastic", "stochastic.json", "stochastic"),
-        ("Deterministic", "deterministic_all_no_variability.json", "deterministic_all_no_variability"),
+        (
+            "Deterministic",
+            "deterministic_all_no_variability.json",
+            "deterministic_all_no_variability",
+        ),
         ("Drift-diffusion", "anything.json", "drift_diffusion"),
         ("stochastic", "stochastic.json", "stochastic"),
         ("custom_set", "custom_set.json", "custom_set"),
@@ -107,7 +111,9 @@ def test_generate_on_layout_variants_lists_what_is_missing(tmp_path):
     source = cache / "stochastic.json"
     assert f"missing: {source}: metadata.master_seed" in output
     assert f"missing: {source}: rt_regression (in metadata.learners, no results)" in output
-    assert f"missing: {source}: rr_pooled.sizes.0.5 (in metadata.dataset_sizes, no results)" in output
+    assert (
+        f"missing: {source}: rr_pooled.sizes.0.5 (in metadata.dataset_sizes, no results)" in output
+    )
     table = (tmp_path / "fig" / "synthetic_with_variability_accuracy_table.tex").read_text()
     rr_pooled_row = next(line for line in table.splitlines() if "RR (pooled)" in line)
     assert rr_pooled_row.split(" & ")[2] == "--", "the size it lacks is shown as --"

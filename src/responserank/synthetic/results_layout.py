@@ -80,7 +80,9 @@ def _histogram_value(entry: Mapping[str, Any], path: Path, key_path: str) -> Any
     points = value.get("x") if isinstance(value, Mapping) else None
     if not isinstance(points, list) or len(points) != 1:
         raise ResultsFormatError.at(
-            path, f"{key_path}.value", f"expected {{'x': [one value], 'range': [...]}}, got {value!r}"
+            path,
+            f"{key_path}.value",
+            f"expected {{'x': [one value], 'range': [...]}}, got {value!r}",
         )
     return points[0]
 

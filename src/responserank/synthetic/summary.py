@@ -104,7 +104,9 @@ def pivot_tables(
             cells = []
             for results in loaded:
                 entries = _entries(results, learner, size, metric) if learner in results else None
-                cells.append(_cell(None if entries is None else mean_ci([e["value"] for e in entries])))
+                cells.append(
+                    _cell(None if entries is None else mean_ci([e["value"] for e in entries]))
+                )
             lines.append(f"| {learner} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -215,6 +215,20 @@ def test_malformed_cache_names_file_row_and_column(cache_dir, tmp_path):
     assert main(["generate", str(tmp_path / "nowhere"), str(tmp_path / "fig")]) == 2
 
 
+def test_score_outside_its_range_is_refused_naming_row_and_metric(cache_dir, tmp_path, capsys):
+    frame = synthetic_results()
+    row = int(frame.index[frame["metric"] == "eval/heldout/accuracy"][1])
+    frame.loc[row, "value"] = 7.5
+    (cache_dir / "results.csv").write_text(to_csv(frame))
+    assert main(["generate", str(cache_dir), str(tmp_path / "fig")]) == 2
+    message = capsys.readouterr().err
+    assert (
+        f"results.csv, row {row + 1}, column 'value': metric 'eval/heldout/accuracy' is a score "
+        "in [0, 1], got 7.5 (1 rows outside)"
+    ) in message
+    assert not (tmp_path / "fig").exists()
+
+
 @pytest.mark.skipif(shutil.which("latex") is not None, reason="LaTeX is installed here")
 def test_usetex_without_latex_fails_before_writing(cache_dir, tmp_path, capsys):
     assert main(["generate", str(cache_dir), str(tmp_path / "fig"), "--usetex"]) == 2

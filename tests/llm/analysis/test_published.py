@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -93,7 +94,7 @@ def write_source(folder: Path, frame: pd.DataFrame, registry: str = REGISTRY) ->
     folder.mkdir(parents=True, exist_ok=True)
     frame.to_pickle(folder / "data.pkl")
     (folder / "registry.yaml").write_text(registry)
-    (folder / "meta.json").write_text('{"data_summary": {"total_runs": %d}}' % len(frame))
+    (folder / "meta.json").write_text(json.dumps({"data_summary": {"total_runs": len(frame)}}))
     return folder
 
 
@@ -147,8 +148,7 @@ def test_import_layout_variants_then_generate(tmp_path):
     rr = finished[finished["egid"] == EGIDS["rr_agree"]]
     expected = rr.set_index("seed")["eval/rewardbench_v2/section/Math_score"].sort_index()
     got = results[
-        (results["config"] == "rr_agree")
-        & (results["metric"] == "eval/rewardbench_v2/subset/Math")
+        (results["config"] == "rr_agree") & (results["metric"] == "eval/rewardbench_v2/subset/Math")
     ].set_index("seed")["value"]
     pd.testing.assert_series_equal(got.sort_index(), expected, check_names=False)
     assert loaded.meta["skipped"] == {"run_state crashed": 1, "run_state failed": 1}
@@ -233,9 +233,7 @@ def test_collect_from_wandb_with_a_published_registry(tmp_path, monkeypatch):
 
     monkeypatch.setattr(collect, "wandb_api", lambda: FakeApi())
     cache = tmp_path / "cache"
-    output = run_cli(
-        ["collect", str(cache), "--project-name", "P", "--registry", str(registry)]
-    )
+    output = run_cli(["collect", str(cache), "--project-name", "P", "--registry", str(registry)])
     assert "collected 6 runs" in output
     results = load_cache(cache).results
     bt = results[results["config"] == "bt"].set_index("seed")
@@ -246,7 +244,9 @@ def test_collect_from_wandb_with_a_published_registry(tmp_path, monkeypatch):
     assert (tmp_path / "fig" / "llm" / "paired_tests.csv").is_file()
 
 
-@pytest.mark.skipif(not (SHARED / "data.pkl").is_file(), reason=f"published sample absent: {SHARED}")
+@pytest.mark.skipif(
+    not (SHARED / "data.pkl").is_file(), reason=f"published sample absent: {SHARED}"
+)
 def test_shared_published_sample_imports_and_renders(tmp_path):
     frame = pd.read_pickle(SHARED / "data.pkl")
     cache = tmp_path / "cache"
@@ -254,7 +254,9 @@ def test_shared_published_sample_imports_and_renders(tmp_path):
     finished = frame[frame["run_state"] == "finished"]
     unique = finished.drop_duplicates(["egid", "fraction", "seed"])
     assert f"imported {len(unique)} runs" in output
-    for state, count in frame.loc[frame["run_state"] != "finished", "run_state"].value_counts().items():
+    for state, count in (
+        frame.loc[frame["run_state"] != "finished", "run_state"].value_counts().items()
+    ):
         assert f"skipped: {count} runs (run_state {state})" in output
     repeated = len(finished) - len(unique)
     assert output.count("duplicate seed:") == repeated
@@ -265,4 +267,8 @@ def test_shared_published_sample_imports_and_renders(tmp_path):
     for name in ("baseline_level.csv", "paired_tests.csv", "fraction_curves.pdf",
                  "rewardbench_v2_categories.pdf", "summary.csv"):  # fmt: skip
         assert (figures / name).is_file(), name
-    assert pd.read_csv(figures / "summary.csv")["label"].str.contains("RR-Agree (ours)", regex=False).any()
+    assert (
+        pd.read_csv(figures / "summary.csv")["label"]
+        .str.contains("RR-Agree (ours)", regex=False)
+        .any()
+    )

@@ -14,7 +14,7 @@ Rules, each reported in the command's output and in ``meta.json``:
 - a (configuration, fraction, seed) with several finished rows (a rerun) keeps the last of them in
   the frame's order, the most recent summary the published collector appended; the others are
   listed by ``run_id``;
-- a score outside [0, 1] is refused (file, row, column); a NaN score is counted per metric and left
+- a score outside its range (``metrics.SCORE_RANGES``) is refused (file, row, column); a NaN score is counted per metric and left
   out of the cache (the run's other metrics stay).
 
 Unpickling runs code stored in the file, so the command refuses without ``--allow-pickle``.
@@ -33,7 +33,7 @@ import pandas as pd
 from responserank.atomic_io import write_text_atomic
 from responserank.errors import CacheError
 from responserank.llm.analysis.cache import META_FILE, REGISTRY_FILE, tidy, write_cache
-from responserank.llm.analysis.metrics import RB2_CATEGORIES
+from responserank.llm.analysis.metrics import RB2_CATEGORIES, SCORE_RANGES
 from responserank.llm.analysis.registry import load_registry
 
 DATA_FILE = "data.pkl"
@@ -159,14 +159,15 @@ def check_frame(path: Path, frame: pd.DataFrame) -> dict[str, str]:
         _check_column(path, frame, column, expected)
     columns = _metric_columns(path, frame)
     for column, name in columns.items():
-        if name.startswith(DATA_PREFIX):
+        if name not in SCORE_RANGES:
             continue
+        low, high = SCORE_RANGES[name]
         values = frame[column].to_numpy(dtype=float)
-        bad = [i for i, v in enumerate(values) if not math.isnan(v) and not 0.0 <= v <= 1.0]
+        bad = [i for i, v in enumerate(values) if not math.isnan(v) and not low <= v <= high]
         if bad:
             raise CacheError(
-                f"{path}, row {bad[0]}, column {column!r}: expected a score in [0, 1], got "
-                f"{float(values[bad[0]])!r} ({len(bad)} rows outside)"
+                f"{path}, row {bad[0]}, column {column!r}: expected a score in [{low:g}, "
+                f"{high:g}], got {float(values[bad[0]])!r} ({len(bad)} rows outside)"
             )
     return columns
 

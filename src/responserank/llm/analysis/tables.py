@@ -7,17 +7,16 @@ so the bold "best" mark always matches what is printed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from responserank.latex import format_number, format_p, latex_escape
-from responserank.llm.analysis.runs_table import Results
 from responserank.llm.analysis.dataset_stats import Correlation
 from responserank.llm.analysis.metrics import PERCENT, Metric
 from responserank.llm.analysis.registry import Registry
+from responserank.llm.analysis.runs_table import Results
 from responserank.stats import holm_adjust, levene_test, paired_t_test, summarize
 
 DECIMALS = 1

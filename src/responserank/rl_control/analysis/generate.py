@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from responserank.plotting import FIGURE_FORMATS, save_figure, style_context
-from responserank.rl_control.analysis.curves import final_returns
 from responserank.rl_control.analysis.cache_tables import FAMILIES, load_cache
+from responserank.rl_control.analysis.curves import final_returns
 from responserank.rl_control.analysis.figures import (
     by_noise_figure,
     learning_curves_by_noise_figure,

@@ -18,8 +18,8 @@ import numpy as np
 
 from responserank.errors import ResultsFormatError
 from responserank.plotting import register_method
-from responserank.synthetic.seeding import size_key
 from responserank.synthetic.results_layout import ABLATION_SUFFIX, DATASET_DISPLAY_NAMES
+from responserank.synthetic.seeding import size_key
 
 RESERVED_KEYS = ("metadata", "dataset_metrics")
 CONFUSION_KEY = "test_confusion_matrix"
@@ -133,9 +133,7 @@ def _per_trial(
     return values
 
 
-def _check_range(
-    values: np.ndarray, low: float, high: float, source: Path, key_path: str
-) -> None:
+def _check_range(values: np.ndarray, low: float, high: float, source: Path, key_path: str) -> None:
     """Refuse a value outside [low, high] (NaN is an undefined value, counted elsewhere)."""
     outside = np.flatnonzero(np.isfinite(values) & ((values < low) | (values > high)))
     infinite = np.flatnonzero(np.isinf(values))
