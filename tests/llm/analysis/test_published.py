@@ -16,11 +16,7 @@ from responserank.errors import CacheError
 from responserank.llm.analysis import collect
 from responserank.llm.analysis.cache import load_cache
 from responserank.llm.analysis.cli import main
-from responserank.llm.analysis.published import (
-    PickleRefused,
-    import_published,
-    project_metric_name,
-)
+from responserank.llm.analysis.published import import_published, project_metric_name
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "published_format" / "llm"
 REGISTRY = """\
@@ -114,7 +110,7 @@ def test_metric_names_map_to_the_project_names():
 
 def test_import_refuses_to_unpickle_without_the_flag(tmp_path):
     source = write_source(tmp_path / "src", variant_frame())
-    with pytest.raises(PickleRefused, match="unpickling runs code stored in the file"):
+    with pytest.raises(CacheError, match="unpickling runs code stored in the file"):
         import_published(source, tmp_path / "cache")
     output = run_cli(["import-published", str(source), str(tmp_path / "cache")], 2)
     assert "--allow-pickle" in output and str(source / "data.pkl") in output

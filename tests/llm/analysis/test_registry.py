@@ -156,3 +156,21 @@ def test_a_registry_restyles_bt_in_its_own_figures_only(tmp_path):
     assert method_style("llm:bt").label == "BT (baseline)"
     assert method_style("llm:bt").color == "#E74C3C"
     assert method_style("bt") == shared, "the shared style of other figures is unchanged"
+
+
+def test_update_rewrites_a_published_registry_in_this_format(tmp_path):
+    path = _write(tmp_path, PUBLISHED_TEXT)
+    found = [FoundGroup("rr_agree", "rr_agree_0123456789", 3, "2025-01-02T00:00:00")]
+    text, notes = update_from_runs(path, found)
+    raw = yaml.safe_load(text)
+    assert "experiments" not in raw
+    assert raw["configs"]["rr_agree"] == {
+        "group_id": "rr_agree_0123456789",
+        "label": "RR-Agree (ours)",
+        "color": "#8D6E63",
+        "marker": "p",
+        "linestyle": "-",
+    }
+    assert raw["configs"]["bt"]["group_id"] == "bt-v1.0-59a54a7b"
+    assert notes == ["rr_agree: group rtrank_agreement-v1.1-98289fcd -> rr_agree_0123456789"]
+    assert load_registry(path).configs["bt"].style.label == "BT (baseline)"

@@ -87,16 +87,12 @@ class Imported:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
-class PickleRefused(CacheError):
-    """``data.pkl`` was not read because unpickling was not allowed."""
-
-
 def read_frame(path: Path, allow_pickle: bool) -> pd.DataFrame:
     """The published run table; refuses to unpickle unless ``allow_pickle`` (it runs code)."""
     if not path.is_file():
         raise CacheError(f"{path} not found; a published cache folder holds {DATA_FILE}")
     if not allow_pickle:
-        raise PickleRefused(
+        raise CacheError(
             f"{path}: not read: unpickling runs code stored in the file, so a file from an "
             "untrusted source could do anything on this machine; pass --allow-pickle if you trust "
             "where it came from"
@@ -175,7 +171,7 @@ def check_frame(path: Path, frame: pd.DataFrame) -> dict[str, str]:
 def import_published(src_dir: Path, cache_dir: Path, allow_pickle: bool = False) -> Imported:
     """Turn the published cache folder ``src_dir`` into this project's cache in ``cache_dir``.
 
-    Raises ``CacheError`` (``PickleRefused`` without ``allow_pickle``) or ``RegistryError``,
+    Raises ``CacheError`` (also without ``allow_pickle``: unpickling runs code) or ``RegistryError``,
     each naming the file and what is wrong.
     """
     src_dir, cache_dir = Path(src_dir), Path(cache_dir)
