@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from omegaconf import DictConfig, OmegaConf
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from responserank.llm.evaluation.records import (
     default_results_path,
@@ -25,50 +23,21 @@ from responserank.llm.evaluation.records import (
 )
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import build_suites, load_suite_data, run_suites
+from responserank.llm.models import load_reward_model
 from responserank.llm.tracking import RunRecord
 
 LOG = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf" / "llm")
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def load_reward_model(
-    model_dir: Path, device: str = "auto", dtype: str = "auto"
-) -> tuple[Any, Any]:
-    """A saved sequence-classification reward model (full weights or a PEFT adapter) and its tokenizer.
-
-    A tokenizer without a pad token pads with EOS, as in training; the reward is the single logit.
-    """
-    if (
-        not (model_dir / "config.json").is_file()
-        and not (model_dir / "adapter_config.json").is_file()
-    ):
-        raise FileNotFoundError(
-            f"{model_dir} holds no saved model (expected config.json or adapter_config.json)"
-        )
-    if dtype != "auto" and dtype not in _DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; valid: {['auto', *_DTYPES]}")
-    torch_dtype = "auto" if dtype == "auto" else _DTYPES[dtype]
-    if (model_dir / "adapter_config.json").is_file():
-        from peft import AutoPeftModelForSequenceClassification
-
-        model = AutoPeftModelForSequenceClassification.from_pretrained(model_dir, dtype=torch_dtype)
-    else:
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch_dtype)
-    if model.config.num_labels != 1:
-        raise ValueError(
-            f"{model_dir}: a reward model has one output, this one has num_labels={model.config.num_labels}"
-        )
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if tokenizer.pad_token is None:
-        if tokenizer.eos_token is None:
-            raise ValueError(f"{model_dir}: the tokenizer has neither a pad nor an EOS token")
-        tokenizer.pad_token = tokenizer.eos_token
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return model.to(device).eval(), tokenizer
+def saved_quantization(requested: str | None, record: RunRecord | None) -> str | None:
+    """The quantization to reload an adapter with: as requested, or with ``auto`` as the run
+    trained (``model.quantization`` in the run's ``config.yaml``; none outside a run record)."""
+    if requested != "auto":
+        return requested or None
+    if record is None or not (record.path / "config.yaml").is_file():
+        return None
+    return OmegaConf.select(OmegaConf.load(record.path / "config.yaml"), "model.quantization")
 
 
 def mirror_to_wandb(
@@ -140,8 +109,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             f"{record.path} is still marked running; evaluate after it finishes, or pass force=true"
         )
     load_suite_data(suites)
-    model, tokenizer = load_reward_model(model_dir, cfg.device, cfg.dtype)
-    scorer = RewardModelScorer(model, tokenizer, cfg.batch_size, cfg.max_length)
+    quantization = saved_quantization(cfg.quantization, record)
+    model, tokenizer = load_reward_model(model_dir, cfg.device, cfg.dtype, quantization)
+    scorer = RewardModelScorer(
+        model, tokenizer, cfg.batch_size, cfg.max_length, drop_truncated=cfg.drop_truncated
+    )
     metrics = run_metric_names(run_suites(suites, scorer))
     for key, value in metrics.items():
         LOG.info("%s = %.4f", key, value)
