@@ -49,9 +49,15 @@ class RewardModelScorer:
         ids = encode_conversations(self.tokenizer, prompts, responses)
         return np.array([len(x) > self.max_length for x in ids], dtype=bool)
 
-    @torch.no_grad()
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
-        ids = encode_conversations(self.tokenizer, prompts, responses, self.max_length)
+        """Float64 rewards (n,) of the (prompt, response) pairs, in input order."""
+        return self.score_ids(
+            encode_conversations(self.tokenizer, prompts, responses, self.max_length)
+        )
+
+    @torch.no_grad()
+    def score_ids(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """Float64 rewards (n,) of already tokenised inputs, in input order."""
         order = np.argsort([-len(x) for x in ids], kind="stable")
         rewards = np.empty(len(ids), dtype=np.float64)
         device = next(self.model.parameters()).device
@@ -62,7 +68,7 @@ class RewardModelScorer:
             for start in tqdm(starts, desc="scoring", disable=not self.show_progress, leave=False):
                 index = order[start : start + self.batch_size]
                 batch = self.tokenizer.pad(
-                    {"input_ids": [ids[i] for i in index]},
+                    {"input_ids": [list(ids[i]) for i in index]},
                     padding_side=TRAINING_PADDING_SIDE,
                     return_tensors="pt",
                 ).to(device)
