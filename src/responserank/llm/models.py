@@ -137,16 +137,26 @@ def score_head(model: PreTrainedModel) -> nn.Linear:
 
 
 def _quantization_config(model_cfg: DictConfig):
-    return _bnb_config(model_cfg.get("quantization"), model_cfg.get("dtype", "bfloat16"))
+    return quantization_config(
+        model_cfg.get("quantization"), model_cfg.get("dtype", "bfloat16"), for_training=True
+    )
 
 
-def _bnb_config(quant: str | None, compute_dtype: str):
-    """The bitsandbytes config of ``model.quantization`` (None when not quantised)."""
+#: Score-head names kept in full precision under 4-bit quantisation (LoRA trains them whole).
+_HEAD_MODULES = ["score", "classifier"]
+
+
+def quantization_config(quant: str | None, compute_dtype: str, for_training: bool):
+    """The bitsandbytes config of ``model.quantization`` (None when not quantised): 4-bit NF4 with
+    double quantisation (QLoRA, Dettmers et al. 2023), the score head left in full precision.
+
+    Training needs a CUDA device; scoring also runs on bitsandbytes' CPU backend.
+    """
     if not quant:
         return None
     if quant != "4bit":
         raise ValueError(f"model.quantization={quant!r}; choose null or '4bit' (QLoRA)")
-    if not torch.cuda.is_available():
+    if for_training and not torch.cuda.is_available():
         raise ValueError("model.quantization=4bit (QLoRA) needs a CUDA device; none is available")
     from transformers import BitsAndBytesConfig
 
@@ -155,6 +165,7 @@ def _bnb_config(quant: str | None, compute_dtype: str):
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
         bnb_4bit_compute_dtype=_dtype(compute_dtype),
+        llm_int8_skip_modules=_HEAD_MODULES,
     )
 
 
@@ -213,10 +224,12 @@ def build_reward_model(
     if weight_scale != 1.0:
         with torch.no_grad():
             score_head(model).weight.mul_(weight_scale)
-    return _maybe_add_lora(model, model_cfg)
+    return add_lora(model, model_cfg)
 
 
-def _maybe_add_lora(model: PreTrainedModel, model_cfg: DictConfig) -> PreTrainedModel:
+def add_lora(model: PreTrainedModel, model_cfg: DictConfig) -> PreTrainedModel:
+    """LoRA adapters (``model.lora``) on ``model`` as a PEFT SEQ_CLS model whose score head trains
+    whole; the model unchanged when LoRA is off. A quantised base is prepared for k-bit training."""
     lora = model_cfg.get("lora")
     quantized = bool(model_cfg.get("quantization"))
     if not (lora and lora.get("enabled", False)):
@@ -288,8 +301,9 @@ def load_reward_model(
     ``model_dir`` holds ``config.json`` (full weights) or ``adapter_config.json`` (an adapter on
     the base model it names, or on ``<model_dir>/base``). The base of an adapter is built as
     training built it: one output (``num_labels=1``), the tokenizer's pad token, embeddings resized
-    to the tokenizer, and 4-bit NF4 weights when ``quantization="4bit"`` (QLoRA; needs CUDA).
-    ``dtype`` is ``auto`` (as saved) or one of float32/bfloat16/float16. The tokenizer pads on
+    to the tokenizer, and 4-bit NF4 weights when ``quantization="4bit"`` (QLoRA), loaded in
+    ``dtype`` (the run's ``model.dtype``; ``auto`` means bfloat16 there) and prepared for k-bit
+    training as training prepared it. ``dtype`` is ``auto`` (as saved) or float32/bfloat16/float16. The tokenizer pads on
     :data:`TRAINING_PADDING_SIDE`; one without a pad token pads with EOS.
 
     Raises FileNotFoundError when ``model_dir`` holds no saved model and ValueError for a model
@@ -350,15 +364,20 @@ def _load_adapter(
             f"{ADAPTER_BASE_DIR}/ folder next to it; the adapter's base model cannot be rebuilt"
         )
     quant_dtype = "bfloat16" if torch_dtype == "auto" else str(torch_dtype).removeprefix("torch.")
-    quant_config = _bnb_config(quantization, quant_dtype)
+    quant_config = quantization_config(quantization, quant_dtype, for_training=False)
     base = AutoModelForSequenceClassification.from_pretrained(
         base_path,
         num_labels=1,
-        dtype=torch_dtype,
+        dtype=_dtype(quant_dtype) if quant_config is not None else torch_dtype,
         quantization_config=quant_config,
         device_map={"": device} if quant_config is not None else None,
     )
     base.config.pad_token_id = tokenizer.pad_token_id
     if base.get_input_embeddings().num_embeddings < len(tokenizer):
         base.resize_token_embeddings(len(tokenizer))
+    if quant_config is not None:
+        from peft import prepare_model_for_kbit_training
+
+        # the casts training applied to the quantised base (its other weights go to float32)
+        base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=False)
     return PeftModel.from_pretrained(base, model_dir)

