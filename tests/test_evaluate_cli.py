@@ -301,3 +301,17 @@ def test_scorer_flags_inputs_over_max_length(tiny_model):
     assert flags.tolist() == [False, True]
     unlimited = RewardModelScorer(model, tokenizer, max_length=None, show_progress=False)
     assert unlimited.truncated(["hi"], ["a much longer answer " * 5]).tolist() == [False]
+
+
+def test_reload_settings_follow_the_run_unless_given(tmp_path, tiny_model):
+    from responserank.llm.evaluate import reload_settings
+    from responserank.llm.tracking import RunRecord
+
+    run_dir = make_run_record(tmp_path, tiny_model)
+    (run_dir / "config.yaml").write_text("model:\n  quantization: 4bit\n  dtype: bfloat16\n")
+    record = RunRecord.holding_model(run_dir / "model")
+    as_trained = compose_config([f"model_dir={run_dir / 'model'}"])
+    assert reload_settings(as_trained, record) == ("4bit", "bfloat16")
+    given = compose_config([f"model_dir={run_dir / 'model'}", "quantization=null", "dtype=float32"])
+    assert reload_settings(given, record) == (None, "float32")
+    assert reload_settings(compose_config([f"model_dir={tiny_model}"]), None) == (None, "auto")

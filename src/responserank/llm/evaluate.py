@@ -30,14 +30,20 @@ LOG = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf" / "llm")
 
 
-def saved_quantization(requested: str | None, record: RunRecord | None) -> str | None:
-    """The quantization to reload an adapter with: as requested, or with ``auto`` as the run
-    trained (``model.quantization`` in the run's ``config.yaml``; none outside a run record)."""
-    if requested != "auto":
-        return requested or None
-    if record is None or not (record.path / "config.yaml").is_file():
-        return None
-    return OmegaConf.select(OmegaConf.load(record.path / "config.yaml"), "model.quantization")
+def reload_settings(cfg: DictConfig, record: RunRecord | None) -> tuple[str | None, str]:
+    """Quantization and dtype to reload the model with: as configured, or with ``auto`` as the run
+    trained it (``model.quantization`` / ``model.dtype`` in the run's ``config.yaml``). A 4-bit
+    adapter is rebuilt in its training dtype; everything else loads ``dtype=auto`` as saved."""
+    run_model = None
+    if record is not None and (record.path / "config.yaml").is_file():
+        run_model = OmegaConf.select(OmegaConf.load(record.path / "config.yaml"), "model")
+    quantization = cfg.quantization
+    if quantization == "auto":
+        quantization = None if run_model is None else run_model.get("quantization")
+    dtype = cfg.dtype
+    if dtype == "auto" and quantization and run_model is not None:
+        dtype = run_model.get("dtype", "auto")
+    return quantization or None, dtype
 
 
 def mirror_to_wandb(
@@ -109,8 +115,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             f"{record.path} is still marked running; evaluate after it finishes, or pass force=true"
         )
     load_suite_data(suites)
-    quantization = saved_quantization(cfg.quantization, record)
-    model, tokenizer = load_reward_model(model_dir, cfg.device, cfg.dtype, quantization)
+    quantization, dtype = reload_settings(cfg, record)
+    model, tokenizer = load_reward_model(model_dir, cfg.device, dtype, quantization)
     scorer = RewardModelScorer(
         model, tokenizer, cfg.batch_size, cfg.max_length, drop_truncated=cfg.drop_truncated
     )

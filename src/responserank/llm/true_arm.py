@@ -56,8 +56,11 @@ def run_predictions(
         )
     path = true_path or (dataset.path if dataset.get("variant") == "original" else None)
     cal = load_true_split(path, int(dataset.fold), "cal", str(dataset.layout))
+    quantization = cfg.model.get("quantization")
     model, tokenizer = load_reward_model(
-        run_dir / "model", quantization=cfg.model.get("quantization")
+        run_dir / "model",
+        dtype=cfg.model.get("dtype", "auto") if quantization else "auto",
+        quantization=quantization,
     )
     length = max_length or int(cfg.training.max_length)
     scorer = RewardModelScorer(model, tokenizer, batch_size, length)
