@@ -328,3 +328,11 @@ def test_v2_published_counts_are_checked(v2_copy):
     path, _ = v2_copy
     with pytest.raises(BenchmarkDataError, match=r"Ties: expected 102 rows, found 8"):
         RewardBenchV2(data_path=str(path)).load_data()
+
+
+def test_v2_ties_ids_naming_one_prompt_twice_are_refused(tmp_path):
+    records, _ = v2_records()
+    duplicate = dict(next(r for r in records if r["id"] == "ref:1"), id="ref:001")
+    path = write_split([*records, duplicate], V2_FEATURES, tmp_path / "dup.parquet", "parquet")
+    with pytest.raises(BenchmarkDataError, match=r"'ref:1' and 'ref:001' name the same prompt"):
+        RewardBenchV2(data_path=str(path), validate_counts=False).load_data()

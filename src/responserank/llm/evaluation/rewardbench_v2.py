@@ -279,3 +279,13 @@ def _check_response_counts(frame: pd.DataFrame, source: str) -> None:
         raise BenchmarkDataError(
             f"{source}: Ties row id(s) {bad[:5]} are not of the form 'ref:<n>' or 'tied:<n>'"
         )
+    seen: dict[tuple[str, int], str] = {}
+    for value in ties_ids:
+        kind, number = _TIES_ID.match(value).groups()
+        key = (kind, int(number))
+        if key in seen:
+            raise BenchmarkDataError(
+                f"{source}: Ties row ids {seen[key]!r} and {value!r} name the same prompt "
+                f"({kind}:{key[1]})"
+            )
+        seen[key] = value
