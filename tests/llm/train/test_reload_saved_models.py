@@ -99,9 +99,10 @@ def test_saved_model_reproduces_the_heldout_margins(
         final_heldout_margins["rejected"]
     )
     expected = final_heldout_margins["margins"]
-    assert len(reloaded) == 30 and np.abs(expected).max() > 1e-3, "margins must not all be 0"
-    np.testing.assert_allclose(reloaded, expected, atol=MARGIN_TOLERANCE)
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
+    assert len(reloaded) == summary["metrics"]["eval/heldout/count"] > 0
+    assert np.abs(expected).max() > 1e-3, "margins must not all be 0"
+    np.testing.assert_allclose(reloaded, expected, atol=MARGIN_TOLERANCE)
     mean_margin = summary["metrics"]["eval/heldout/mean_margin"]
     assert reloaded.mean() == pytest.approx(mean_margin, abs=MARGIN_TOLERANCE)
 
