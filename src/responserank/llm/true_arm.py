@@ -24,11 +24,13 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from responserank.atomic_io import write_text_atomic
+from responserank.cli_errors import exit_on_project_error
 from responserank.llm.data.sources.lie import load_lie_full
 from responserank.llm.data.sources.true import load_true_split
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
+from responserank.reading import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def run_predictions(
     config_file = run_dir / "config.yaml"
     if not config_file.is_file():
         raise FileNotFoundError(f"{run_dir}: no config.yaml; pass run directories of trained runs")
-    cfg = OmegaConf.load(config_file)
+    cfg = OmegaConf.create(read_yaml(config_file, "the run's resolved config (YAML)"))
     dataset = cfg.dataset
     if not str(dataset.get("_target_", "")).endswith("TrueItemsSource"):
         raise ValueError(
@@ -107,4 +109,5 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    main()
+    with exit_on_project_error():
+        main()

@@ -21,6 +21,7 @@ from typing import Any
 
 from responserank.atomic_io import write_json_atomic
 from responserank.errors import ResultsFormatError
+from responserank.reading import read_json
 from responserank.synthetic.rundir import (
     MANIFEST,
     cell_path,
@@ -66,10 +67,7 @@ def _entry(value: Any, dataset_metric: bool) -> dict[str, Any]:
 
 
 def _read_cell(path: Path) -> dict[str, Any]:
-    try:
-        cell = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    cell = read_json(path, "a cell file of the synthetic runner (an object with 'metrics')")
     if not isinstance(cell, dict) or not isinstance(cell.get("metrics"), dict):
         raise ValueError(f"{path}: expected an object with a 'metrics' object")
     return cell
@@ -226,13 +224,7 @@ def validate_results(results: Any, path: Path) -> None:
 
 def load_results(path: Path) -> dict[str, Any]:
     """Read and validate a per-dataset results JSON (this project's or the reference's)."""
-    path = Path(path)
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"{path}: results file not found") from err
-    except json.JSONDecodeError as err:
-        raise ResultsFormatError(f"{path}: not valid JSON ({err})") from err
+    results = read_json(Path(path), "a per-dataset synthetic results JSON")
     validate_results(results, path)
     return results
 

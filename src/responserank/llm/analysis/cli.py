@@ -18,7 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.errors import CacheError, CollectError
+from responserank.cli_errors import report
+from responserank.errors import ResponseRankError
 from responserank.llm.analysis.cache import (
     REGISTRY_FILE,
 )
@@ -29,7 +30,7 @@ from responserank.llm.analysis.collect import (
     write_collected,
 )
 from responserank.llm.analysis.generate import generate
-from responserank.llm.analysis.registry import RegistryError, load_registry, update_from_runs
+from responserank.llm.analysis.registry import load_registry, update_from_runs
 from responserank.plotting import FIGURE_FORMATS, style_context
 
 
@@ -143,9 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for note in output.notes:
                 print(f"missing: {note}")
             written = output.written
-    except (CollectError, CacheError, RegistryError, UsetexUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ResponseRankError, UsetexUnavailable) as exc:
+        return report(exc)
     print(f"wrote {len(written)} files")
     return 0
 

@@ -21,6 +21,7 @@ from responserank.llm.analysis.cache import REGISTRY_FILE, tidy, to_csv, write_c
 from responserank.llm.analysis.dataset_stats import ANNOTATIONS_FILE, annotation_table
 from responserank.llm.analysis.registry import FoundGroup, Registry
 from responserank.llm.tracking import RunRecord, utc_now, wandb_credentials_available
+from responserank.reading import read_yaml
 
 FINAL_PREFIX = "final/"
 METRIC_PREFIXES = ("eval/", "train/")
@@ -66,7 +67,8 @@ def _dataset_path(record: RunRecord) -> str | None:
     config = record.path / "config.yaml"
     if not config.is_file():
         return None
-    return OmegaConf.select(OmegaConf.load(config), "dataset.path")
+    cfg = OmegaConf.create(read_yaml(config, "the run's resolved config (YAML)"))
+    return OmegaConf.select(cfg, "dataset.path")
 
 
 def from_runs_dir(registry: Registry, runs_dir: Path) -> Collected:

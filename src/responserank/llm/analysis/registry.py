@@ -35,7 +35,9 @@ from matplotlib import lines as mlines
 from matplotlib.markers import MarkerStyle
 
 from responserank.atomic_io import write_text_atomic
+from responserank.errors import ResponseRankError
 from responserank.plotting import MethodStyle, method_style, register_method, registered_methods
+from responserank.reading import read_yaml
 
 TOP_LEVEL_KEYS = ("baseline", "main", "configs", "studies")
 CONFIG_KEYS = ("group_id", "label", "color", "marker", "linestyle")
@@ -53,7 +55,7 @@ HEADER = """\
 """
 
 
-class RegistryError(ValueError):
+class RegistryError(ResponseRankError, ValueError):
     """The registry file is missing or malformed; the message names the file and key."""
 
 
@@ -256,11 +258,7 @@ def load_registry(path: Path) -> Registry:
             "responserank.llm.analysis.cli registry --runs-dir runs/llm --registry "
             f"{path}` or by hand (format: README, section 'LLM analysis')"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RegistryError(f"{path}: not valid YAML ({exc})") from exc
-    return parse_registry(raw, path)
+    return parse_registry(read_yaml(path, "the run registry (a YAML mapping)"), path)
 
 
 def dump_registry(raw: Mapping[str, Any]) -> str:
@@ -291,7 +289,7 @@ def update_from_runs(
     """
     raw: dict[str, Any] = {}
     if registry_path.is_file():
-        raw = yaml.safe_load(registry_path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(registry_path, "the run registry (a YAML mapping)", allow_empty=True) or {}
         parse_registry(raw, registry_path)
     configs: dict[str, Any] = dict(raw.get("configs") or {})
     notes: list[str] = []

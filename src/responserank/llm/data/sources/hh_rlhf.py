@@ -57,7 +57,7 @@ def _load_split(
     for subset in subsets:
         if path:
             file = _local_file(Path(path), subset, split)
-            df, where = read_typed_table(file), str(file)
+            df, where = read_typed_table(file, "an HH-RLHF comparison file"), str(file)
         else:
             df = load_hub_split(str(hub_id), split, data_dir=subset)
             where = f"{hub_id}/{subset}[{split}]"

@@ -18,32 +18,15 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
-from responserank.jsonl import read_json_objects
-from responserank.llm.data.errors import (
-    DataValidationError,
-    invalid_value,
-    missing_columns,
-)
+from responserank.llm.data.errors import invalid_value, missing_columns
 from responserank.llm.data.labels import STRENGTHS
 from responserank.llm.data.lengths import fits
 from responserank.llm.data.seeding import step_rng
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.split import holdout_mask
+from responserank.reading import read_table
 
 SIGNAL_KINDS = ("response_time", "stated_strength")
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV, JSONL or parquet file as a DataFrame (CSV cells are read as text, empty stays "")."""
-    if not path.is_file():
-        raise DataValidationError(f"{path}: preference table not found")
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix in (".jsonl", ".json"):
-        return pd.DataFrame.from_records(read_json_objects(path, DataValidationError))
-    raise DataValidationError(f"{path}: expected a .csv, .jsonl or .parquet file")
 
 
 def _text_column(table: pd.DataFrame, column: str, origin: str) -> np.ndarray:
@@ -103,13 +86,18 @@ class PreferenceTableSource:
 
     def _read(self, path: Path, with_signal: bool) -> pd.DataFrame:
         """Validated canonical columns of one file."""
-        raw = read_table(path)
         origin = str(path)
         optional = [self.id_column, self.annotator_column, self.stratum_column]
         if with_signal:
             optional.append(self.signal_column)
         wanted = [self.prompt_column, self.chosen_column, self.rejected_column]
         wanted += [c for c in optional if c is not None]
+        raw = read_table(
+            path,
+            "a preference table with one comparison per row",
+            required=wanted,
+            csv_kwargs={"dtype": str, "keep_default_na": False},
+        )
         missing = [c for c in wanted if c not in raw.columns]
         if missing:
             raise missing_columns(origin, missing, [str(c) for c in raw.columns])

@@ -48,7 +48,7 @@ def load_scale_lie_split(
 ) -> pd.DataFrame:
     """One scale_LIE fold file as comparisons (``split`` = "train" or "val")."""
     file = lie.fold_file(_folder(path, "scale_lie"), split, fold, prefix=SCALE_PREFIX)
-    df = read_typed_table(file)
+    df = read_typed_table(file, "a scale_LIE fold table", required=SCALE_LIE_COLUMNS)
     lie.validate_lie_frame(df, str(file), required=SCALE_LIE_COLUMNS)
     check_choice(df, "vote", VOTES, str(file))
     return lie.lie_comparisons(df, str(file), fold=fold, split=split)
@@ -72,7 +72,7 @@ def load_scale_true_split(
 ) -> pd.DataFrame:
     """One scale_TRUE file as comparisons (``split`` = "train", "val" or "cal")."""
     file = true.split_file(_folder(path, "scale_true"), fold, split, layout, prefix=SCALE_PREFIX)
-    df = read_typed_table(file)
+    df = read_typed_table(file, "a scale_TRUE split table", required=SCALE_TRUE_COLUMNS)
     true.validate_true_frame(df, str(file), layout=layout, required=SCALE_TRUE_COLUMNS)
     check_choice(df, "vote", VOTES, str(file))
     return true.true_comparisons(df, str(file), fold=fold, split=split)

@@ -107,7 +107,7 @@ def load_true_split(
 ) -> pd.DataFrame:
     """Comparisons of one TRUE file (``split`` = "train", "val" or "cal")."""
     file = split_file(path, fold, split, layout)
-    df = read_typed_table(file)
+    df = read_typed_table(file, "a TRUE split table", required=REQUIRED_COLUMNS)
     validate_true_frame(df, str(file), layout=layout, required=REQUIRED_COLUMNS)
     return true_comparisons(df, str(file), fold=fold, split=split)
 
