@@ -223,6 +223,20 @@ def test_scale_schemas(tmp_path, tokenizer):
         scale.load_scale_true_split(tmp_path / "scale_true", 0, "cal")
 
 
+def test_item_sources_one_per_variant(tmp_path, tokenizer):
+    write_true_folder(tmp_path / "true", folds=1, rows=4)
+    write_true_folder(tmp_path / "scale_true", folds=1, rows=4, scale=True)
+    original = _load(true.TrueItemsSource(str(tmp_path / "true")), tokenizer, 10**6)
+    soft = _load(scale.ScaleTrueItemsSource(str(tmp_path / "scale_true")), tokenizer, 10**6)
+    for splits in (original, soft):
+        # repeated_orders: 4 items in both orders; every item is paired with the fixed anchor
+        assert (len(splits.train), len(splits.eval)) == (8, 8)
+        assert (splits.train["rejected"] == true.ANCHOR_ITEM).all()
+        assert (splits.train["chosen"] == splits.train["prompt_response_group"]).all()
+    assert "accuracy" not in original.train.columns
+    assert soft.train["accuracy"].between(0, 1).all()
+
+
 def test_rm_bench_flat_and_nested(tmp_path):
     flat = rm_bench_flat(3)
     flat.to_csv(tmp_path / "rm_bench.csv", index=False)

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from responserank.atomic_io import write_text_atomic
 from responserank.cli_errors import exit_on_project_error
 from responserank.llm.data.sources.lie import load_lie_full
-from responserank.llm.data.sources.true import load_true_split
+from responserank.llm.data.sources.true import TrueItemsSource, load_true_split
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
@@ -57,7 +57,10 @@ def run_predictions(
             f"{run_dir}: not a TRUE reliability run (dataset is {dataset.get('_target_')!r}); "
             "train it with experiment=true_value_head"
         )
-    path = true_path or (dataset.path if dataset.get("variant") == "original" else None)
+    # Runs saved before the scale_TRUE items had their own source carry ``variant``.
+    reads_true = str(dataset.get("_target_")) == f"{TrueItemsSource.__module__}.TrueItemsSource"
+    reads_true = reads_true and dataset.get("variant", "original") == "original"
+    path = true_path or (dataset.path if reads_true else None)
     cal = load_true_split(path, int(dataset.fold), "cal", str(dataset.layout))
     model, tokenizer = load_reward_model(run_dir / "model")
     length = max_length or int(cfg.training.max_length)

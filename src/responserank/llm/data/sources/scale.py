@@ -105,3 +105,14 @@ def load_true_items(
     if label == "accuracy":
         return load_scale_true_split(path, fold, split, layout)
     return true.load_true_split(path, fold, split, layout)
+
+
+@dataclass
+class ScaleTrueItemsSource(true.TrueItemsSource):
+    """Dataset option ``true_items_scale``: scale_TRUE items for the reliability model, with the
+    soft label ``accuracy`` (the fraction of annotators who picked the correct option) besides
+    ``correct_chosen``; ``path`` null reads ``$RR_DATA_DIR/scale_true``."""
+
+    def split(self, split: str) -> pd.DataFrame:
+        """The comparisons of one scale_TRUE split (``split`` = "train", "val" or "cal")."""
+        return load_scale_true_split(self.path, self.fold, split, self.layout)

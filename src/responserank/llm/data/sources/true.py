@@ -130,7 +130,6 @@ class TrueSource:
 
 #: The fixed second input of the TRUE reliability model's training pairs (see TrueItemsSource).
 ANCHOR_ITEM = "Human: (no question)\n\nResponse A: (no answer)\n\nResponse B: (no answer)"
-VARIANTS = ("original", "scale")
 
 
 def value_head_items(table: pd.DataFrame) -> pd.DataFrame:
@@ -148,23 +147,17 @@ def value_head_items(table: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class TrueItemsSource:
-    """Dataset option ``true_items``: TRUE (``variant=original``) or scale_TRUE (``variant=scale``,
-    which has the soft ``accuracy`` label) items for the reliability model; the label becomes the
-    target through ``signal=true_label``."""
+    """Dataset option ``true_items``: TRUE items for the reliability model (the 0/1 label
+    ``correct_chosen`` becomes the target through ``signal=true_label``). The scale_TRUE items
+    with the soft ``accuracy`` label are ``ScaleTrueItemsSource`` (option ``true_items_scale``)."""
 
     path: str | None = None
     fold: int = 0
     layout: str = "repeated_orders"
     eval_split: str = "val"
-    variant: str = "original"
 
     def split(self, split: str) -> pd.DataFrame:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {list(VARIANTS)}, got {self.variant!r}")
-        if self.variant == "scale":
-            from responserank.llm.data.sources.scale import load_scale_true_split
-
-            return load_scale_true_split(self.path, self.fold, split, self.layout)
+        """The comparisons of one TRUE split (``split`` = "train", "val" or "cal")."""
         return load_true_split(self.path, self.fold, split, self.layout)
 
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
