@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from responserank.atomic_io import write_json_atomic, write_text_atomic
+from responserank.errors import InputFileError
 from responserank.reading import read_json, read_yaml
 
 RUN_CONFIG = "run_config.yaml"
@@ -49,8 +50,8 @@ def write_run_config(run_dir: Path, experiment: dict[str, Any]) -> None:
 def read_run_config(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / RUN_CONFIG
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: not found; is {run_dir} a run directory of "
+        raise InputFileError(
+            f"{path}: file not found; is {run_dir} a run directory of "
             "responserank.synthetic.experiment_runner?"
         )
     loaded = read_yaml(path, "the run's experiment settings (a YAML mapping)")
