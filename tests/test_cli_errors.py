@@ -139,11 +139,10 @@ def _python_m(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess
     )
 
 
-def test_train_entry_point(tmp_path):
+def test_train_entry_point(tmp_path, monkeypatch, capsys):
     table = tmp_path / "prefs.csv"
     table.write_text("prompt\tchosen\trejected\nq\ta\tb\n")
-    done = _python_m(
-        "responserank.llm.train",
+    overrides = [
         "experiment=bt",
         "dataset=preference_table",
         f"dataset.path={table}",
@@ -152,22 +151,21 @@ def test_train_entry_point(tmp_path):
         "tracking.wandb.mode=disabled",
         f"tracking.output_root={tmp_path / 'runs'}",
         f"hydra.run.dir={tmp_path / 'hydra'}",
-        cwd=tmp_path,
-    )
-    _assert_one_line(done.returncode, done.stderr, str(table), "looks '\\t'-separated")
+    ]
+    code, err = _run_module("responserank.llm.train", overrides, monkeypatch, capsys)
+    _assert_one_line(code, err, str(table), "looks '\\t'-separated")
 
 
-def test_evaluate_entry_point(tmp_path):
+def test_evaluate_entry_point(tmp_path, monkeypatch, capsys):
     bench = tmp_path / "rewardbench.jsonl"
     bench.write_text('{"prompt": "q", "chosen": "a"}\n{"prompt": "q", "cho')
-    done = _python_m(
-        "responserank.llm.evaluate",
+    overrides = [
         f"model_dir={tmp_path / 'model'}",
         f"eval.suites.0.data_path={bench}",
         f"hydra.run.dir={tmp_path / 'hydra'}",
-        cwd=tmp_path,
-    )
-    _assert_one_line(done.returncode, done.stderr, str(bench), "line 2 is not valid JSON")
+    ]
+    code, err = _run_module("responserank.llm.evaluate", overrides, monkeypatch, capsys)
+    _assert_one_line(code, err, str(bench), "line 2 is not valid JSON")
 
 
 def test_synthetic_runner_entry_point(tmp_path):
