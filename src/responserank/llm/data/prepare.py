@@ -31,6 +31,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
+from responserank.llm.data.degenerate import require_left
+from responserank.llm.data.errors import DataValidationError
 from responserank.llm.data.filters import NoFilter
 from responserank.llm.data.partitioners import NoopPartitioner
 from responserank.llm.data.rank_transforms import NoTransform
@@ -120,14 +122,23 @@ def _eval_table(table: pd.DataFrame, signal: Any) -> pd.DataFrame:
 
 
 def prepare_train(
-    table: pd.DataFrame, components: dict[str, Any], fraction: float, seed: int
+    table: pd.DataFrame,
+    components: dict[str, Any],
+    fraction: float,
+    seed: int,
+    where: str = "training table",
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The shared steps on a source's training table; returns the table and per-step counts."""
+    """The shared steps on a source's training table; returns the table and per-step counts.
+
+    Raises DataValidationError naming the step and the counts when fraction sampling leaves no
+    comparison (``where`` names the data in the message); warns when it leaves only a handful.
+    """
     rank = components["signal"].ranks(table)
     ranked_before = int((~np.isnan(rank)).sum())
     rank = components["filter"].apply(table, rank, step_rng(seed, "filter"))
     counts = {"ranks_removed_by_filter": ranked_before - int((~np.isnan(rank)).sum())}
     keep = components["sampler"].select(table, fraction, step_rng(seed, "sampler"))
+    require_left(f"fraction_sampling (fraction={fraction})", len(table), keep.size, where)
     counts["fraction_sampling"] = len(table) - keep.size
     table = table.iloc[keep].reset_index(drop=True)
     rank = rank[keep]
@@ -157,7 +168,13 @@ def prepare_data(cfg: DictConfig, tokenizer: PreTrainedTokenizerBase) -> Prepare
     source = instantiate(cfg.dataset)
     components = build_components(cfg)
     tables = source.load(tokenizer=tokenizer, max_length=int(cfg.training.max_length), seed=seed)
-    train, counts = prepare_train(tables.train, components, fraction, seed)
+    where = f"dataset {type(source).__name__}"
+    if tables.train.empty:
+        raise DataValidationError(
+            f"{where}: the source's steps left no training comparisons (counts {tables.counts}, "
+            f"dropped per step {tables.dropped}); expected at least one"
+        )
+    train, counts = prepare_train(tables.train, components, fraction, seed, where)
     eval_table = _eval_table(tables.eval, components["signal"])
     stats: dict[str, Any] = {
         "seed": seed,

@@ -88,4 +88,5 @@ class HhRlhfSource:
 
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train, held_out = self.read()
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"HH-RLHF {self.path or self.hub_id}"
+        return length_filtered(train, held_out, tokenizer, max_length, where)

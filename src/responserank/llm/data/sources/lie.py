@@ -186,7 +186,7 @@ class LieSource:
         else:
             train = load_lie_split(self.path, self.fold, "train", arm_file=self.arm_file)
             held_out = load_lie_split(self.path, self.fold, "val", arm_file=self.arm_file)
-        return length_filtered(train, held_out, tokenizer, max_length)
+        return length_filtered(train, held_out, tokenizer, max_length, f"LIE fold {self.fold}")
 
 
 def load_lie_test(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:

@@ -64,7 +64,8 @@ class ScaleLieSource:
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train = load_scale_lie_split(self.path, self.fold, "train")
         held_out = load_scale_lie_split(self.path, self.fold, "val")
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"scale_LIE fold {self.fold}"
+        return length_filtered(train, held_out, tokenizer, max_length, where)
 
 
 def load_scale_true_split(
@@ -90,7 +91,8 @@ class ScaleTrueSource:
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train = load_scale_true_split(self.path, self.fold, "train", self.layout)
         held_out = load_scale_true_split(self.path, self.fold, self.eval_split, self.layout)
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"scale_TRUE fold {self.fold} ({self.layout})"
+        return length_filtered(train, held_out, tokenizer, max_length, where)
 
 
 TRUE_LABELS = ("correct_chosen", "accuracy")

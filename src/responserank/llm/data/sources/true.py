@@ -125,7 +125,8 @@ class TrueSource:
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train = load_true_split(self.path, self.fold, "train", self.layout)
         held_out = load_true_split(self.path, self.fold, self.eval_split, self.layout)
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"TRUE fold {self.fold} ({self.layout})"
+        return length_filtered(train, held_out, tokenizer, max_length, where)
 
 
 #: The fixed second input of the TRUE reliability model's training pairs (see TrueItemsSource).
@@ -163,4 +164,5 @@ class TrueItemsSource:
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train = value_head_items(self.split("train"))
         held_out = value_head_items(self.split(self.eval_split))
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"{type(self).__name__} fold {self.fold} ({self.layout})"
+        return length_filtered(train, held_out, tokenizer, max_length, where)
