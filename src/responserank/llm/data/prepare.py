@@ -31,7 +31,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
-from responserank.llm.data.degenerate import require_left
+from responserank.llm.data.degenerate import HANDFUL, require_left
 from responserank.llm.data.errors import DataValidationError
 from responserank.llm.data.filters import NoFilter
 from responserank.llm.data.partitioners import NoopPartitioner
@@ -175,6 +175,8 @@ def prepare_data(cfg: DictConfig, tokenizer: PreTrainedTokenizerBase) -> Prepare
             f"dropped per step {tables.dropped}); expected at least one"
         )
     train, counts = prepare_train(tables.train, components, fraction, seed, where)
+    if len(train) < HANDFUL:
+        log.warning("%s: only %d training comparison(s) after every step", where, len(train))
     eval_table = _eval_table(tables.eval, components["signal"])
     stats: dict[str, Any] = {
         "seed": seed,
