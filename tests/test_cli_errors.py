@@ -87,7 +87,9 @@ def test_synthetic_analysis_cli(tmp_path, monkeypatch, capsys):
         monkeypatch,
         capsys,
     )
-    _assert_one_line(code, err, str(paths), "line 1, column 19: not valid JSON", "expected a paths")
+    _assert_one_line(
+        code, err, str(paths), "not valid JSON at line 1, column 19", "expected a paths"
+    )
 
 
 def _finished_run(root: Path) -> Path:

@@ -30,7 +30,7 @@ class CustomError(ValueError):
     ("line", "message"),
     [
         ("{broken", "line 2 is not valid JSON"),
-        ("[1, 2]", "line 2 is a JSON list, not an object"),
+        ("[1, 2]", "line 2: expected a JSON object, got list"),
     ],
 )
 def test_bad_line_names_file_and_line_with_the_callers_error(tmp_path, line, message):

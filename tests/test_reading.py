@@ -74,8 +74,8 @@ def test_tab_separated_without_required_columns_is_recognised(tmp_path):
     ("data", "message"),
     [
         (b"", "the file is empty"),
-        (b'{"a": [1, 2', r"line 1, column 12: not valid JSON \(the document ends early"),
-        (b'{"a": 1,\n "b": x}', r"line 2, column 7: not valid JSON \(Expecting value\)"),
+        (b'{"a": [1, 2', r"not valid JSON at line 1, column 12 \(the document ends early"),
+        (b'{"a": 1,\n "b": x}', r"not valid JSON at line 2, column 7 \(Expecting value\)"),
         (b'{"a": "\xe9"}', r"line 1: byte 0xe9 is not UTF-8 text"),
     ],
 )
@@ -91,7 +91,7 @@ def test_bad_json(tmp_path, data, message):
         (b"", "the file is empty"),
         (b'{"a": 1}\n{"a": 2', r"line 2 is not valid JSON \(the last line ends early"),
         (b'{"a": 1}\n{"a" 2}\n{"a": 3}\n', r"line 2 is not valid JSON \(Expecting ':'"),
-        (b'{"a": 1}\n[1]\n', r"line 2 is a JSON list, not an object"),
+        (b'{"a": 1}\n[1]\n', r"line 2: expected a JSON object, got list"),
         (b'{"a": 1}\n{"a": "\xff"}\n', r"line 2: byte 0xff is not UTF-8 text"),
     ],
 )
@@ -113,8 +113,8 @@ def test_json_lines_round_trip(tmp_path_factory, rows):
     ("data", "message"),
     [
         (b"", "the file is empty"),
-        (b"key: [1, 2\n", r"line 2, column 1: not valid YAML"),
-        (b"a: 1\n  b: 2\n", r"line 2, column 4: not valid YAML \(mapping values"),
+        (b"key: [1, 2\n", r"not valid YAML at line 2, column 1"),
+        (b"a: 1\n  b: 2\n", r"not valid YAML at line 2, column 4 \(mapping values"),
         (b"a: \xff\n", r"line 1: byte 0xff is not UTF-8 text"),
     ],
 )
@@ -326,7 +326,7 @@ def test_jsonl_loaders(tmp_path, loader, case):
 
 JSON_CASES = {
     "empty": (b"", "the file is empty; expected {what}"),
-    "truncated": (b'{"metrics": {"a": [1, 2', "line 1, column 24: not valid JSON (the document"),
+    "truncated": (b'{"metrics": {"a": [1, 2', "not valid JSON at line 1, column 24 (the document"),
     "not_utf8": (b'{"metrics": "\xff"}', "line 1: byte 0xff is not UTF-8 text; expected {what}"),
 }
 
@@ -340,7 +340,7 @@ def test_json_loaders(tmp_path, loader, case):
 
 YAML_CASES = {
     "empty": (b"", "the file is empty; expected {what}"),
-    "malformed": (b"configs:\n  bt: [1, 2\n", "line 3, column 1: not valid YAML"),
+    "malformed": (b"configs:\n  bt: [1, 2\n", "not valid YAML at line 3, column 1"),
     "not_utf8": (b"configs: \xff\n", "line 1: byte 0xff is not UTF-8 text; expected {what}"),
 }
 

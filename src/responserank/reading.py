@@ -122,7 +122,7 @@ def read_csv(
 def _json_problem(exc: json.JSONDecodeError, text: str) -> str:
     truncated = exc.pos >= len(text.rstrip())
     detail = "the document ends early (truncated?)" if truncated else exc.msg
-    return f"line {exc.lineno}, column {exc.colno}: not valid JSON ({detail})"
+    return f"not valid JSON at line {exc.lineno}, column {exc.colno} ({detail})"
 
 
 def read_json(path: PathLike, what: str) -> Any:
@@ -155,9 +155,8 @@ def read_json_lines(
             detail = "the last line ends early (truncated?)" if last else exc.msg
             raise _fail(path, f"line {number} is not valid JSON ({detail})", what) from exc
         if not isinstance(value, dict):
-            raise _fail(
-                path, f"line {number} is a JSON {type(value).__name__}, not an object", what
-            )
+            kind = type(value).__name__
+            raise _fail(path, f"line {number}: expected a JSON object, got {kind}", what)
         objects.append(value)
     return objects
 
@@ -191,9 +190,9 @@ def read_yaml(path: PathLike, what: str, *, allow_empty: bool = False) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise _fail(path, f"{where}not valid YAML ({problem})", what) from exc
+        raise _fail(path, f"not valid YAML{where} ({problem})", what) from exc
 
 
 def _frame_from_json(value: Any, path: PathLike, what: str) -> pd.DataFrame:

@@ -85,7 +85,7 @@ def test_errors_name_the_file_and_the_key(tmp_path, text, key, message):
 
 
 def test_unreadable_or_absent_registry(tmp_path):
-    with pytest.raises(InputFileError, match=r"registry\.yaml: line 2, column 1: not valid YAML"):
+    with pytest.raises(InputFileError, match=r"registry\.yaml: not valid YAML at line 2, column 1"):
         load_registry(_write(tmp_path, "configs: [unclosed\n"))
     with pytest.raises(RegistryError, match="registry not found; create it with"):
         load_registry(tmp_path / "absent.yaml")
