@@ -8,7 +8,8 @@ master ``seed``.
 
 Config keys read (all other keys are ignored):
 ``seed``, ``training.max_length``, ``dataset`` (the source, ``_target_``), ``experiment.fraction``
-(default 1.0), and the components ``experiment.train_signal``, ``experiment.train_filter``,
+(default 1.0), ``experiment.rank_filter_order`` (``before_sampling``, the default, or
+``after_sampling`` as in the published runs), and the components ``experiment.train_signal``, ``experiment.train_filter``,
 ``experiment.sampler``, ``experiment.train_stratifier``, ``experiment.train_partitioner``,
 ``experiment.train_rank_transform``, ``experiment.train_target`` (each ``_target_``; an absent node
 means: no signal, no filter, annotator sampler, global stratum, noop partitioner, no transform,
@@ -31,6 +32,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
+from responserank.errors import ConfigError
 from responserank.llm.data.degenerate import HANDFUL, require_left
 from responserank.llm.data.errors import DataValidationError
 from responserank.llm.data.filters import NoFilter
@@ -55,6 +57,7 @@ CORE_COLUMNS = (
     "target",
     "reliability",
 )
+RANK_FILTER_ORDERS = ("before_sampling", "after_sampling")
 COMPONENTS = {
     "signal": ("experiment.train_signal", NoSignal),
     "filter": ("experiment.train_filter", NoFilter),
@@ -121,27 +124,51 @@ def _eval_table(table: pd.DataFrame, signal: Any) -> pd.DataFrame:
     return _ordered(table.assign(**signal_columns(signal, table, "eval")))
 
 
+def _rank_filter(
+    table: pd.DataFrame, rank: np.ndarray, rank_filter: Any, seed: int
+) -> tuple[np.ndarray, int]:
+    """Ranks after the rank filter, and how many ranks it removed."""
+    ranked_before = int((~np.isnan(rank)).sum())
+    rank = rank_filter.apply(table, rank, step_rng(seed, "filter"))
+    return rank, ranked_before - int((~np.isnan(rank)).sum())
+
+
 def prepare_train(
     table: pd.DataFrame,
     components: dict[str, Any],
     fraction: float,
     seed: int,
+    rank_filter_order: str = "before_sampling",
     where: str = "training table",
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The shared steps on a source's training table; returns the table and per-step counts.
 
-    Raises DataValidationError naming the step and the counts when fraction sampling leaves no
-    comparison (``where`` names the data in the message); warns when it leaves only a handful.
+    ``rank_filter_order="after_sampling"`` runs the rank filter on the sampled rows, as the
+    published runs did; the default filters the whole table first, so that a filter fraction
+    removes the same share of ranks at every training fraction. Raises DataValidationError naming
+    the step and the counts when fraction sampling leaves no comparison (``where`` names the data
+    in the message); warns when it leaves only a handful.
     """
+    if rank_filter_order not in RANK_FILTER_ORDERS:
+        raise ConfigError(
+            f"experiment.rank_filter_order must be one of {list(RANK_FILTER_ORDERS)}, "
+            f"got {rank_filter_order!r}"
+        )
     rank = components["signal"].ranks(table)
-    ranked_before = int((~np.isnan(rank)).sum())
-    rank = components["filter"].apply(table, rank, step_rng(seed, "filter"))
-    counts = {"ranks_removed_by_filter": ranked_before - int((~np.isnan(rank)).sum())}
+    counts = {"ranks_removed_by_filter": 0}
+    if rank_filter_order == "before_sampling":
+        rank, counts["ranks_removed_by_filter"] = _rank_filter(
+            table, rank, components["filter"], seed
+        )
     keep = components["sampler"].select(table, fraction, step_rng(seed, "sampler"))
     require_left(f"fraction_sampling (fraction={fraction})", len(table), keep.size, where)
     counts["fraction_sampling"] = len(table) - keep.size
     table = table.iloc[keep].reset_index(drop=True)
     rank = rank[keep]
+    if rank_filter_order == "after_sampling":
+        rank, counts["ranks_removed_by_filter"] = _rank_filter(
+            table, rank, components["filter"], seed
+        )
     stratum = np.asarray(components["stratifier"].assign(table), dtype=object)
     partition = assign_partitions(
         components["partitioner"], rank, stratum, step_rng(seed, "partitioner")
@@ -174,13 +201,15 @@ def prepare_data(cfg: DictConfig, tokenizer: PreTrainedTokenizerBase) -> Prepare
             f"{where}: the source's steps left no training comparisons (counts {tables.counts}, "
             f"dropped per step {tables.dropped}); expected at least one"
         )
-    train, counts = prepare_train(tables.train, components, fraction, seed, where)
+    order = str(OmegaConf.select(cfg, "experiment.rank_filter_order", default="before_sampling"))
+    train, counts = prepare_train(tables.train, components, fraction, seed, order, where)
     if len(train) < HANDFUL:
         log.warning("%s: only %d training comparison(s) after every step", where, len(train))
     eval_table = _eval_table(tables.eval, components["signal"])
     stats: dict[str, Any] = {
         "seed": seed,
         "fraction": fraction,
+        "rank_filter_order": order,
         "components": {name: describe(c) for name, c in components.items()},
         "source": dict(tables.counts),
         "dropped": {**tables.dropped, "fraction_sampling": counts["fraction_sampling"]},

@@ -3,10 +3,11 @@
 Steps, in order: agreement statistics over all annotations of each comparison, identical pairs
 dropped (completion A and B the same text: no preference to learn), length filter (drop
 comparisons whose conversation A or B exceeds ``max_length`` tokens), seeded test split
-(``test_size`` comparisons; labels from config ``human_overall_binarized``), then for training one
-annotation per comparison picked at random (``random_choice``) and ties dropped. Each step's count
-goes into the data statistics; a step that leaves no training comparison is refused naming the
-step and the counts before and after it.
+(``test_size`` comparisons; labels from config ``human_overall_binarized``; comparisons whose
+annotators mostly tied, ``tie_is_common``, leave the test set as in the published runs unless
+``keep_test_ties``), then for training one annotation per comparison picked at random
+(``random_choice``) and ties dropped. Each step's count goes into the data statistics; a step that
+leaves no training comparison is refused naming the step and the counts before and after it.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class MultiPrefSource:
     test_size: int = 2000
     slight_preference_value: float = 0.5
     ties_in_agreement_total: bool = False
+    keep_test_ties: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.slight_preference_value <= 1.0:
@@ -143,13 +145,18 @@ class MultiPrefSource:
             len(train),
             where,
         )
+        test = self._test_table(comparisons.iloc[test_rows])
+        common_ties = test["tie_is_common"].to_numpy(dtype=bool)
+        if not self.keep_test_ties:
+            test = test[~common_ties].reset_index(drop=True)
         return SourceTables(
             train=train,
-            eval=self._test_table(comparisons.iloc[test_rows]),
+            eval=test,
             dropped={
                 "identical_pairs": int(same.sum()),
                 "length_filter": int((~fit & ~same).sum()),
                 "ties": ties,
+                "test_common_ties": 0 if self.keep_test_ties else int(common_ties.sum()),
             },
             counts={
                 "comparisons_loaded": len(comparisons),
