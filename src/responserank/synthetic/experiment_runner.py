@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import platform
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from responserank.atomic_io import write_json_atomic
+from responserank.cli_errors import exit_on_project_error
 from responserank.errors import ConfigError
 from responserank.synthetic.data import generate_trial
 from responserank.synthetic.dataset_metrics import dataset_metrics
@@ -227,18 +227,15 @@ def main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     overrides = list(HydraConfig.get().overrides.task)
     backend = cfg.get("execution_backend") or {}
-    try:
+    with exit_on_project_error():
         experiment = resolve_experiment(cfg, run_dir, overrides)
         _worker_count(backend.get("num_processes"), 1)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    run_experiment(
-        experiment,
-        run_dir,
-        num_processes=backend.get("num_processes"),
-        progress=bool(backend.get("progress", True)),
-    )
+        run_experiment(
+            experiment,
+            run_dir,
+            num_processes=backend.get("num_processes"),
+            progress=bool(backend.get("progress", True)),
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 
 from responserank.atomic_io import write_json_atomic
 from responserank.errors import ResultsFormatError
+from responserank.reading import read_json
 from responserank.synthetic.results_layout import Normalised, normalise_layout
 from responserank.synthetic.rundir import (
     MANIFEST,
@@ -67,10 +68,7 @@ def _entry(value: Any, dataset_metric: bool) -> dict[str, Any]:
 
 
 def _read_cell(path: Path) -> dict[str, Any]:
-    try:
-        cell = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    cell = read_json(path, "a cell file of the synthetic runner (an object with 'metrics')")
     if not isinstance(cell, dict) or not isinstance(cell.get("metrics"), dict):
         raise ValueError(f"{path}: expected an object with a 'metrics' object")
     return cell
@@ -228,15 +226,11 @@ def validate_results(results: Any, path: Path) -> None:
 def read_results(path: Path) -> Normalised:
     """Read a per-dataset results JSON of either layout, convert it to this project's and validate.
 
-    Raises ``FileNotFoundError`` or ``ResultsFormatError`` (naming the file and key path).
+    Raises ``InputFileError`` (missing or unreadable file) or ``ResultsFormatError`` (naming the
+    file and key path).
     """
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"{path}: results file not found") from err
-    except json.JSONDecodeError as err:
-        raise ResultsFormatError(f"{path}: not valid JSON ({err})") from err
+    raw = read_json(path, "a per-dataset synthetic results JSON")
     normalised = normalise_layout(raw, path)
     validate_results(normalised.results, path)
     return normalised

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from responserank.cli_errors import exit_on_project_error
 from responserank.stats import summarize
 from responserank.synthetic.results import RESERVED_KEYS, load_results
 
@@ -171,4 +172,5 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_project_error():
+        main()

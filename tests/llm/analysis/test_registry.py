@@ -6,7 +6,7 @@ import pytest
 import yaml
 from analysis_helpers import REGISTRY_TEXT
 
-from responserank.errors import RegistryError
+from responserank.errors import InputFileError, RegistryError
 from responserank.llm.analysis.registry import FoundGroup, load_registry, update_from_runs
 from responserank.plotting import method_style
 
@@ -85,7 +85,7 @@ def test_errors_name_the_file_and_the_key(tmp_path, text, key, message):
 
 
 def test_unreadable_or_absent_registry(tmp_path):
-    with pytest.raises(RegistryError, match="not valid YAML"):
+    with pytest.raises(InputFileError, match=r"registry\.yaml: not valid YAML at line 2, column 1"):
         load_registry(_write(tmp_path, "configs: [unclosed\n"))
     with pytest.raises(RegistryError, match="registry not found; create it with"):
         load_registry(tmp_path / "absent.yaml")

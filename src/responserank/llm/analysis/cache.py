@@ -10,7 +10,6 @@ available, ``dataset_annotations.csv`` (see ``dataset_stats``).
 from __future__ import annotations
 
 import io
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import pandas as pd
 from responserank.atomic_io import write_json_atomic, write_text_atomic
 from responserank.errors import CacheError
 from responserank.llm.analysis.metrics import SCORE_RANGES
+from responserank.reading import read_csv, read_json
 
 RESULTS_FILE = "results.csv"
 META_FILE = "meta.json"
@@ -94,8 +94,10 @@ def load_cache(cache_dir: Path) -> Cache:
             f"{results_path} not found; run `python -m responserank.llm.analysis.cli collect "
             f"{cache_dir} --runs-dir runs/llm` (or --project-name) first"
         )
-    frame = pd.read_csv(
+    frame = read_csv(
         results_path,
+        "the collected results table (one metric value per row)",
+        required=COLUMNS,
         dtype={"config": str, "group_id": str, "run_name": str, "metric": str},
         keep_default_na=False,
     )
@@ -129,8 +131,7 @@ def load_cache(cache_dir: Path) -> Cache:
             f"{frame['metric'].iloc[row]!r} appear more than once; each run must be unique"
         )
     meta_path = cache_dir / META_FILE
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    except json.JSONDecodeError as exc:
-        raise CacheError(f"{meta_path}: not valid JSON ({exc})") from exc
+    meta = (
+        read_json(meta_path, "the cache's metadata (a JSON object)") if meta_path.is_file() else {}
+    )
     return Cache(results=frame, meta=meta)

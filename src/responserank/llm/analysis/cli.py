@@ -19,7 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.errors import CacheError, CollectError, RegistryError
+from responserank.cli_errors import report
+from responserank.errors import ResponseRankError
 from responserank.llm.analysis.cache import (
     REGISTRY_FILE,
 )
@@ -176,9 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for note in output.notes:
                 print(f"missing: {note}")
             written = output.written
-    except (CollectError, CacheError, RegistryError, UsetexUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ResponseRankError, UsetexUnavailable) as exc:
+        return report(exc)
     print(f"wrote {len(written)} files")
     return 0
 

@@ -23,6 +23,7 @@ from responserank.llm.analysis.dataset_stats import ANNOTATIONS_FILE, annotation
 from responserank.llm.analysis.published import project_metric_name
 from responserank.llm.analysis.registry import FoundGroup, Registry
 from responserank.llm.tracking import RunRecord, utc_now, wandb_credentials_available
+from responserank.reading import read_yaml
 
 FINAL_PREFIX = "final/"
 METRIC_PREFIXES = ("eval/", "train/")
@@ -68,7 +69,8 @@ def _dataset_path(record: RunRecord) -> str | None:
     config = record.path / "config.yaml"
     if not config.is_file():
         return None
-    return OmegaConf.select(OmegaConf.load(config), "dataset.path")
+    cfg = OmegaConf.create(read_yaml(config, "the run's resolved config (YAML)"))
+    return OmegaConf.select(cfg, "dataset.path")
 
 
 def from_runs_dir(registry: Registry, runs_dir: Path) -> Collected:

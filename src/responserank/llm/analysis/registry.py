@@ -48,6 +48,7 @@ from matplotlib.markers import MarkerStyle
 from responserank.atomic_io import write_text_atomic
 from responserank.errors import RegistryError
 from responserank.plotting import MethodStyle, method_style, register_method, registered_methods
+from responserank.reading import read_yaml
 
 TOP_LEVEL_KEYS = ("baseline", "main", "configs", "studies")
 PUBLISHED_KEY = "experiments"
@@ -287,11 +288,7 @@ def load_registry(path: Path) -> Registry:
             "responserank.llm.analysis.cli registry --runs-dir runs/llm --registry "
             f"{path}` or by hand (format: README, section 'LLM analysis')"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RegistryError(f"{path}: not valid YAML ({exc})") from exc
-    return parse_registry(raw, path)
+    return parse_registry(read_yaml(path, "the run registry (a YAML mapping)"), path)
 
 
 def dump_registry(raw: Mapping[str, Any]) -> str:
@@ -322,7 +319,7 @@ def update_from_runs(
     """
     raw: dict[str, Any] = {}
     if registry_path.is_file():
-        raw = yaml.safe_load(registry_path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(registry_path, "the run registry (a YAML mapping)", allow_empty=True) or {}
         parse_registry(raw, registry_path)
         if isinstance(raw, dict) and PUBLISHED_KEY in raw:
             raw = _from_published(raw, registry_path)  # rewritten in this project's format
