@@ -30,3 +30,8 @@ class CacheError(ResponseRankError, ValueError):
 
 class CollectError(ResponseRankError, RuntimeError):
     """Runs could not be collected (no account, offline, unknown project, nothing found)."""
+
+
+class LossParameterError(ResponseRankError, ValueError):
+    """A loss parameter (beta, p, an offset, a soft target, a probability of correctness) is NaN
+    or outside its domain; the message names the parameter and the expected range."""
