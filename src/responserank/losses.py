@@ -92,12 +92,14 @@ def _check_parameter(
         if in_range:
             return
         where = name
-    expected = {
-        (True, True): f"in [{low:g}, {high:g}]",
-        (True, False): f">= {low:g}",
-        (False, True): f"<= {high:g}",
-        (False, False): "a number (not NaN)",
-    }[(low is not None, high is not None)]
+    if low is not None and high is not None:
+        expected = f"in [{low:g}, {high:g}]"
+    elif low is not None:
+        expected = f">= {low:g}"
+    elif high is not None:
+        expected = f"<= {high:g}"
+    else:
+        expected = "a number (not NaN)"
     raise LossParameterError(f"{where} = {shown}: expected {expected}")
 
 
