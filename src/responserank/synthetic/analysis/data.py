@@ -62,24 +62,49 @@ GROUPS: tuple[DatasetGroup, ...] = (
             "drift_diffusion_no_variability",
         ),
     ),
+    DatasetGroup(
+        "reliability",
+        "annotators of differing reliability",
+        ("reliability_mix", "reliability_mix_no_variability"),
+    ),
 )
 
 _DATASET_LABELS = {
     "deterministic_all": "Deterministic",
     "stochastic": "Stochastic",
     "drift_diffusion": "Drift-diffusion",
+    "reliability_mix": "Reliability mix",
+    # Shown beside reliability_mix in one group, so the ablation keeps its own label.
+    "reliability_mix_no_variability": "Reliability mix (no var.)",
 }
 
-LEARNER_ORDER = ("bt", "rr", "rr_pooled", "rr_perm", "rt_regression", "rt_regression_perm")
+LEARNER_ORDER = (
+    "bt",
+    "rr",
+    "rr_pooled",
+    "rr_perm",
+    "rt_regression",
+    "rt_regression_perm",
+    "rapl_beta",
+    "rr_rapl",
+    "rr_rapl_proxyperm",
+)
 
 register_method("rr_pooled", "RR (pooled)", "#E69F00", marker="^")
 register_method("rr_perm", "RR (perm.)", "#CC79A7", marker="v", linestyle="--")
 register_method("rt_regression", "RT regr.", "#009E73", marker="D")
 register_method("rt_regression_perm", "RT regr. (perm.)", "#56B4E9", marker="P", linestyle="--")
+register_method("rapl_beta", "$\\beta$-RAPL", "#009E73", marker="h", linestyle="-.")
+register_method("rr_rapl", "RR + $\\beta$-RAPL", "#000000", marker="*")
+register_method(
+    "rr_rapl_proxyperm", "RR + $\\beta$-RAPL (perm. proxy)", "#999999", marker="X", linestyle="--"
+)
 
 
 def dataset_label(name: str) -> str:
     """Display name of a dataset; the ablation suffix is dropped (the group title says it)."""
+    if name in _DATASET_LABELS:
+        return _DATASET_LABELS[name]
     base = name.removesuffix("_no_variability")
     return _DATASET_LABELS.get(base, base.replace("_", " "))
 
