@@ -21,9 +21,9 @@ from responserank.llm.objectives.rapl_beta import RaplBetaObjective
 from responserank.llm.objectives.rapl_eps import RaplEpsObjective
 from responserank.llm.objectives.responserank import ResponseRankObjective
 from responserank.llm.objectives.responserank_rapl import ResponseRankRaplObjective
-from responserank.losses import responserank_loss
 from responserank.llm.schedules import scheduler_arguments, step_decay_scheduler
 from responserank.llm.trainer import RewardModelTrainer
+from responserank.losses import responserank_loss
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
 
