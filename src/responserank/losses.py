@@ -12,8 +12,8 @@ a Python number or a CPU tensor is checked here and a NaN or out-of-domain value
 would synchronise the device every step), so the code that builds it checks it (the ARM signal
 and the LLM objectives' ``check_table`` do, before training). Margins are never checked: a NaN
 margin gives a NaN term (for ``responserank_loss`` also the terms ranked above it in its group,
-whose denominators include it) and so a NaN sum or mean; the LLM trainer stops on a non-finite
-margin.
+whose denominators include it) and so a NaN sum or mean, and a NaN gradient. Stopping on that is
+the caller's job, at a point where the value is on the host anyway.
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def _probability(q: torch.Tensor | float) -> torch.Tensor:
     q = torch.as_tensor(q)
     if not q.is_floating_point():
         q = q.to(torch.float32)
-    _check_parameter(q.cpu(), "q (probability of a correct label)", 0.0, 1.0)
+    _check_parameter(q.cpu(), "q", 0.0, 1.0)
     return q
 
 
