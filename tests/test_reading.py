@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from responserank.rl_control.analysis.cache_tables import RUN_COLUMNS, read_runs
 
 from responserank.errors import InputFileError, ResponseRankError
 from responserank.llm.analysis.cache import COLUMNS as CACHE_COLUMNS
@@ -25,6 +24,7 @@ from responserank.llm.data.sources.preference_table import PreferenceTableSource
 from responserank.llm.data.sources.raw_rows import read_local_config
 from responserank.llm.evaluation.benchmark_data import load_benchmark_split
 from responserank.reading import read_csv, read_json, read_json_lines, read_parquet, read_yaml
+from responserank.rl_control.analysis.cache_tables import RUN_COLUMNS, read_runs
 from responserank.synthetic.analysis.cli import read_paths_file
 from responserank.synthetic.results import load_results
 from responserank.synthetic.rundir import RUN_CONFIG, read_run_config
