@@ -32,7 +32,9 @@ def preemption_signal() -> signal.Signals:
     try:
         return signal.Signals[f"SIG{name}"]
     except KeyError:
-        raise ValueError(f"{PREEMPT_SIGNAL_ENV}={name!r} is not a signal name (e.g. USR2)") from None
+        raise ValueError(
+            f"{PREEMPT_SIGNAL_ENV}={name!r} is not a signal name (e.g. USR2)"
+        ) from None
 
 
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -61,9 +63,7 @@ class GracefulStop(TrainerCallback):
 
     def restore(self) -> None:
         """Put the previous handlers back; hand a pre-emption over to the previous handler."""
-        hand_over = self.signum == preemption_signal() and callable(
-            self._previous.get(self.signum)
-        )
+        hand_over = self.signum == preemption_signal() and callable(self._previous.get(self.signum))
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()

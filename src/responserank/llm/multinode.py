@@ -85,16 +85,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m responserank.llm.multinode", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("config_file", help="accelerate configuration, e.g. conf/accelerate/fsdp.yaml")
+    parser.add_argument(
+        "config_file", help="accelerate configuration, e.g. conf/accelerate/fsdp.yaml"
+    )
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help="overrides for the training")
     parser.add_argument("--gpus-per-node", type=int, default=None)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="rendezvous port")
     parser.add_argument("--print", action="store_true", help="print the command, do not run it")
     args = parser.parse_args(argv)
     try:
-        command = launch_command(
-            args.config_file, args.train_args, args.gpus_per_node, args.port
-        )
+        command = launch_command(args.config_file, args.train_args, args.gpus_per_node, args.port)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -38,9 +38,7 @@ def launch_args(name: str, *extra: str):
     """Arguments and config defaults exactly as ``accelerate launch`` derives them."""
     argv = ["--config_file", str(CONFIGS / f"{name}.yaml"), *extra]
     argv += ["-m", "responserank.llm.train", "experiment=rr_agree"]
-    args, defaults, mixed_precision_from_config = _validate_launch_command(
-        launch_command_parser().parse_args(argv)
-    )
+    args, defaults, _ = _validate_launch_command(launch_command_parser().parse_args(argv))
     return args, defaults
 
 
@@ -95,7 +93,11 @@ def test_deepspeed_config_has_its_zero_stage_and_takes_batching_from_the_run(nam
     ds = plugin.deepspeed_config
     assert ds["zero_optimization"]["stage"] == stage
     # Batch size, accumulation and clipping are "auto": filled from training.* by transformers.
-    for key in ("train_micro_batch_size_per_gpu", "gradient_accumulation_steps", "gradient_clipping"):
+    for key in (
+        "train_micro_batch_size_per_gpu",
+        "gradient_accumulation_steps",
+        "gradient_clipping",
+    ):
         assert ds[key] == "auto", key
     assert ds["zero_optimization"]["offload_param"]["device"] == "none"
     if stage == 3:  # the full model is gathered for model/ at the end of the run
@@ -107,7 +109,9 @@ def _readme_commands() -> dict[str, str]:
     commands = {}
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         for command in block.replace("\\\n", " ").splitlines():
-            found = re.search(r"accelerate launch --config_file conf/accelerate/(\w+)\.yaml", command)
+            found = re.search(
+                r"accelerate launch --config_file conf/accelerate/(\w+)\.yaml", command
+            )
             if found:
                 commands[found.group(1)] = command.split("#")[0]
     return commands

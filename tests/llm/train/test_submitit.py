@@ -22,7 +22,13 @@ TIMING_KEYS = ("runtime", "per_second", "wall_time")
 
 def _multirun(overrides: list[str], sweep_dir: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    command = [sys.executable, "-m", "responserank.llm.train", "-m", "hydra/launcher=submitit_local"]
+    command = [
+        sys.executable,
+        "-m",
+        "responserank.llm.train",
+        "-m",
+        "hydra/launcher=submitit_local",
+    ]
     command += [*FAST, f"training.num_epochs={EPOCHS}", "save_model=false", *overrides]
     command += [f"hydra.sweep.dir={sweep_dir}"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
@@ -60,9 +66,7 @@ def test_two_job_multirun_through_submitit(fixture_overrides, tmp_path):
 
 
 @pytest.mark.slow
-def test_timed_out_job_is_requeued_and_matches_an_uninterrupted_run(
-    multipref_fixture, tmp_path
-):
+def test_timed_out_job_is_requeued_and_matches_an_uninterrupted_run(multipref_fixture, tmp_path):
     marker = tmp_path / "signalled"
     suites = f"eval.suites=[{{_target_:preempt_suite.PreemptOnce,marker:'{marker}'}}]"
     common = [
