@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from train_helpers import FAST, compose_config
 
-from responserank.llm.train import run
+from responserank.llm.train import CONFIG_DIR, run
 
 HERE = Path(__file__).parent
 EPOCHS = 2
@@ -118,3 +118,36 @@ def test_timed_out_job_is_requeued_and_matches_an_uninterrupted_run(multipref_fi
     reference_summary = json.loads((reference.run_dir / "summary.json").read_text())
     for key, value in reference_summary["metrics"].items():
         assert summary["metrics"][key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
+
+
+def test_readme_job_array_command_composes_with_requeue():
+    """The published README's cluster loop as one Hydra multirun on the SLURM launcher: 8 tasks
+    of one job array, requeued on time limits."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    readme = (HERE.parents[2] / "README.md").read_text()
+    line = next(
+        line
+        for line in readme.replace("\\\n", " ").splitlines()
+        if line.startswith("python -m responserank.llm.train -m hydra/launcher=slurm")
+    )
+    overrides = [w for w in line.split("#")[0].split()[4:] if "=" in w]
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    tasks = 1
+    for override in parsed:
+        if override.is_sweep_override():
+            tasks *= len(list(override.sweep_string_iterator()))
+    assert tasks == 8
+    first = [
+        o.key_or_group
+        + "="
+        + (next(iter(o.sweep_string_iterator())) if o.is_sweep_override() else o.get_value_string())
+        for o in parsed
+    ]
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=first, return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
+    assert launcher.max_num_timeout >= 1 and launcher.signal_delay_s > 0
+    assert cfg.resume == "auto"
