@@ -30,3 +30,7 @@ class CacheError(ResponseRankError, ValueError):
 
 class CollectError(ResponseRankError, RuntimeError):
     """Runs could not be collected (no account, offline, unknown project, nothing found)."""
+
+
+class RegistryError(ResponseRankError, ValueError):
+    """A results registry is missing or malformed; the message names the file and key path."""

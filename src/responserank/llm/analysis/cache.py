@@ -20,6 +20,7 @@ import pandas as pd
 
 from responserank.atomic_io import write_json_atomic, write_text_atomic
 from responserank.errors import CacheError
+from responserank.llm.analysis.metrics import SCORE_RANGES
 
 RESULTS_FILE = "results.csv"
 META_FILE = "meta.json"
@@ -69,6 +70,22 @@ def write_cache(cache_dir: Path, results: pd.DataFrame, meta: dict[str, Any]) ->
     ]
 
 
+def _check_score_ranges(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse a score (``metrics.SCORE_RANGES``: accuracies, RewardBench scores) outside its range,
+    naming the row and the metric."""
+    metrics = frame["metric"].to_numpy()
+    values = frame["value"].to_numpy(dtype=float)
+    ranges = [SCORE_RANGES.get(metric, (-math.inf, math.inf)) for metric in metrics]
+    bad = [i for i, (low, high) in enumerate(ranges) if not low <= values[i] <= high]
+    if bad:
+        row = bad[0]
+        low, high = ranges[row]
+        raise CacheError(
+            f"{path}, row {row + 1}, column 'value': metric {metrics[row]!r} is a score in "
+            f"[{low:g}, {high:g}], got {float(values[row])!r} ({len(bad)} rows outside)"
+        )
+
+
 def load_cache(cache_dir: Path) -> Cache:
     """Read and check ``results.csv`` and ``meta.json``; errors name the file, row and column."""
     results_path = cache_dir / RESULTS_FILE
@@ -102,6 +119,7 @@ def load_cache(cache_dir: Path) -> Cache:
             )
         frame[column] = numeric
     frame["seed"] = frame["seed"].astype(int)
+    _check_score_ranges(frame, results_path)
     duplicated = frame.duplicated(["config", "fraction", "seed", "metric"], keep=False)
     if duplicated.any():
         row = int(duplicated.to_numpy().nonzero()[0][0])

@@ -96,6 +96,10 @@ def run_generate(cache_dir: Path, fig_dir: Path, usetex: bool = False) -> None:
     report = generate(cache_dir, fig_dir, usetex=usetex)
     for path in report.missing:
         print(f"missing: {path} (its panels and rows are left out)")
+    for line in report.lacking:
+        print(f"missing: {line}")
+    for line in report.nan_trials:
+        print(f"nan: {line} (left out of means, boxes and tests)")
     for note in report.notes:
         print(f"note: {note}")
     print(f"wrote {len(report.written)} files to {fig_dir}")
