@@ -53,24 +53,23 @@ class RunRecordCallback(TrainerCallback):
     heartbeat fresh so that a concurrent launch of the same run sees it is taken.
 
     Evaluation rows also carry ``train/loss``: the mean training loss logged since the previous
-    evaluation (the epoch's training loss when evaluating once per epoch).
+    evaluation (the epoch's training loss when evaluating once per epoch). It is read from the
+    trainer state's log history, which a checkpoint carries, so an epoch interrupted and resumed
+    in another process reports the same mean as an uninterrupted one.
     """
 
     def __init__(self, record: RunRecord, mirror: WandbMirror) -> None:
         self.record = record
         self.mirror = mirror
-        self._losses: list[float] = []
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
         renamed = {TRAINER_LOG_KEYS.get(k, k): v for k, v in logs.items() if k != "epoch"}
-        if "train/loss" in renamed and not any(k.startswith("eval/") for k in renamed):
-            self._losses.append(float(renamed["train/loss"]))
         if any(k.startswith("eval/") for k in renamed):
-            if self._losses:
-                renamed["train/loss"] = sum(self._losses) / len(self._losses)
-                self._losses = []
+            losses = _losses_since_last_evaluation(state.log_history)
+            if losses:
+                renamed["train/loss"] = sum(losses) / len(losses)
             row = {
                 "epoch": round(float(state.epoch or 0.0), 4),
                 "step": state.global_step,
@@ -81,3 +80,18 @@ class RunRecordCallback(TrainerCallback):
             {**renamed, "train/epoch": float(state.epoch or 0.0)}, step=state.global_step
         )
         self.record.update_summary(status="running", global_step=state.global_step)
+
+
+def _losses_since_last_evaluation(log_history: Sequence[dict[str, Any]]) -> list[float]:
+    """Training losses logged after the previous evaluation entry (the trainer appends the
+    current evaluation to the history before calling ``on_log``, so it is skipped)."""
+    history = list(log_history)
+    if history and any(str(k).startswith("eval/") for k in history[-1]):
+        history = history[:-1]
+    losses: list[float] = []
+    for entry in reversed(history):
+        if any(str(k).startswith("eval/") for k in entry):
+            break
+        if "loss" in entry:
+            losses.append(float(entry["loss"]))
+    return losses[::-1]
