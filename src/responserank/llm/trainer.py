@@ -3,7 +3,8 @@
 What it adds to the Trainer:
 
 - batches come from :class:`PartitionBatchSampler`, so partitions stay whole inside micro-batches
-  (and on one process), re-packed and reshuffled every epoch;
+  (and on one process), re-packed and reshuffled every epoch (``packing``: ``capacity`` or
+  ``balanced``, see ``responserank.llm.data.batching``);
 - one forward pass per micro-batch scores chosen and rejected responses; the margins go to the
   configured :class:`PairwiseObjective` together with the batch's rank / partition / target /
   reliability columns;
@@ -169,6 +170,7 @@ class RewardModelTrainer(Trainer):
         center_rewards_coefficient: float | None = None,
         lr_schedule: str | None = None,
         show_progress: bool = True,
+        packing: str = "capacity",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -180,6 +182,7 @@ class RewardModelTrainer(Trainer):
         self.center_rewards_coefficient = center_rewards_coefficient or 0.0
         self.lr_schedule = lr_schedule
         self.show_progress = show_progress
+        self.packing = packing
         self.batch_sampler: PartitionBatchSampler | None = None
         self.step_metrics = StepMetrics()
 
@@ -193,6 +196,7 @@ class RewardModelTrainer(Trainer):
             seed=seed,
             num_replicas=self.args.world_size,
             rank=self.args.process_index,
+            packing=self.packing,
         )
 
     def get_train_dataloader(self) -> DataLoader:
