@@ -32,7 +32,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from torch.utils.data import Sampler
 
-
 PACKINGS = ("capacity", "balanced")
 
 
