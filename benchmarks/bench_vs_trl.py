@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import copy
 import io
-import json
 import os
 import platform
 import statistics
