@@ -50,3 +50,16 @@ def test_llm_throughput_benchmark_compares_layouts(tmp_path):
     assert [row["layout"] for row in rows] == ["dynamic", "padded"]
     assert all(row["tokens_per_s"] > 0 for row in rows)
     assert "bt: dynamic / padded tokens per second =" in stdout
+
+
+def test_trl_benchmark_interleaves_and_reports_ratios(tmp_path):
+    _run(
+        "bench_vs_trl.py",
+        *("--rounds", "2", "--steps", "1", "--warmup", "1", "--comparisons", "60"),
+        *("--systems", "ours_bt", "trl", "--out-dir", str(tmp_path)),
+    )
+    record = json.loads((tmp_path / "bench_vs_trl.json").read_text())
+    assert [row["system"] for row in record["rows"]] == ["ours_bt", "trl"] * 2
+    assert record["summary"]["trl"]["comparisons_per_s_ratio_to_trl"]["median"] == 1.0
+    assert record["summary"]["ours_bt"]["comparisons_per_s"]["median"] > 0
+    assert (tmp_path / "bench_vs_trl.md").read_text().startswith("# Reward-model training")

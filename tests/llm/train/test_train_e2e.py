@@ -174,3 +174,7 @@ def test_two_process_training_writes_one_record(multipref_fixture, tmp_path):
     assert summary["global_step"] == -(-(stats["num_batches"] // 2) // 2)
     (row,) = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert row["eval/heldout/count"] == 30
+    # Per-step metrics are combined over both ranks: one row per optimizer step.
+    steps = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in steps] == list(range(1, summary["global_step"] + 1))
+    assert all(s["train/rewards/chosen_min"] <= s["train/rewards/chosen_max"] for s in steps)
