@@ -10,8 +10,9 @@ micro-batch padded to its longest sequence, right side):
 - ``trl``: ``trl.RewardTrainer`` with its own data loader on the comparisons of ``ours_bt``.
 
 Trials run interleaved (A B C D A B C D ...), so drifting machine load hits every system alike.
-Each trial trains ``--warmup`` untimed then ``--steps`` timed optimizer steps from a fresh
-trainer; it counts comparisons and real (non-pad) tokens of the timed steps. The summary gives
+Each trial trains ``--warmup`` untimed then ``--steps`` timed optimizer steps (by default the
+rest of one epoch, so every system sees all of its comparisons) from a fresh trainer; it counts
+comparisons and real (non-pad) tokens of the timed steps. The summary gives
 per system the median and range of comparisons/s and tokens/s, and each system's median ratio to
 TRL over the rounds (ratio of the same round's trials).
 
@@ -125,7 +126,8 @@ def _arguments(args: argparse.Namespace, out: Path) -> dict:
         "output_dir": str(out),
         "per_device_train_batch_size": args.batch_size,
         "gradient_accumulation_steps": 1,
-        "max_steps": args.warmup + args.steps,
+        "num_train_epochs": 1,
+        "max_steps": args.warmup + args.steps if args.steps else -1,
         "learning_rate": 1e-4,
         "lr_scheduler_type": "constant",
         "weight_decay": 0.0,
@@ -190,7 +192,9 @@ def trial(system: str, setup: dict, args: argparse.Namespace, tmp: Path) -> dict
         "tokens": counter.tokens,
         "comparisons_per_s": counter.comparisons / timer.elapsed,
         "tokens_per_s": counter.tokens / timer.elapsed,
-        "comparisons_per_micro_batch": counter.comparisons / args.steps,
+        "steps": trainer.state.global_step - args.warmup,
+        "comparisons_per_micro_batch": counter.comparisons
+        / (trainer.state.global_step - args.warmup),
     }
 
 
@@ -231,7 +235,8 @@ def markdown(record: dict) -> str:
         f"{record['torch_threads']}, load average {record['load_average_before']:.1f} before / "
         f"{record['load_average_after']:.1f} after (other jobs shared the cores). Model "
         f"`{record['model']}`, batch {record['batch_size']} comparisons, one micro-batch per "
-        f"step, {record['steps']} timed steps after {record['warmup']}, {record['rounds']} "
+        f"step, timed: {record['steps'] or 'the rest of one epoch'} (steps) after "
+        f"{record['warmup']} warm-up steps, {record['rounds']} "
         "interleaved rounds.",
         "",
         "| system | comparisons / micro-batch | comparisons/s (median, range) | tokens/s (median, range) "
@@ -264,7 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--warmup", type=int, default=2, help="optimizer steps not timed")
-    parser.add_argument("--steps", type=int, default=20, help="optimizer steps timed")
+    parser.add_argument(
+        "--steps", type=int, default=0, help="optimizer steps timed (0: the rest of one epoch)"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     parser.add_argument("--set", nargs="*", default=[], help="extra Hydra overrides")
