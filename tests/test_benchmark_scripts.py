@@ -82,3 +82,16 @@ def test_gpu_check_cpu_path_at_toy_size(tmp_path):
     assert rows["trl", "full"]["trainable_parameters"] == record["parameters"]
     if not __import__("torch").cuda.is_available():
         assert rows["rr_agree", "qlora"]["status"] == "skipped: needs a CUDA device"
+
+
+def test_trl_benchmark_interleaves_and_reports_ratios(tmp_path):
+    _run(
+        "bench_vs_trl.py",
+        *("--rounds", "2", "--steps", "1", "--warmup", "1", "--comparisons", "60"),
+        *("--systems", "ours_bt", "trl", "--out-dir", str(tmp_path)),
+    )
+    record = json.loads((tmp_path / "bench_vs_trl.json").read_text())
+    assert [row["system"] for row in record["rows"]] == ["ours_bt", "trl"] * 2
+    assert record["summary"]["trl"]["comparisons_per_s_ratio_to_trl"]["median"] == 1.0
+    assert record["summary"]["ours_bt"]["comparisons_per_s"]["median"] > 0
+    assert (tmp_path / "bench_vs_trl.md").read_text().startswith("# Reward-model training")

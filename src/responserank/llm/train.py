@@ -229,6 +229,7 @@ def prepare_run_data(
         batch_size=int(cfg.training.per_device_batch_size),
         seed=int(cfg.seed),
         num_replicas=PartialState().num_processes,
+        packing=OmegaConf.select(cfg, "training.packing", default="capacity"),
     ).cohesion(0)
     stats = {
         **prepared.stats,
@@ -338,6 +339,7 @@ def build_trainer(
         center_rewards_coefficient=cfg.training.center_rewards_coefficient,
         lr_schedule=str(cfg.training.lr_scheduler),
         show_progress=bool(cfg.runtime.progress_bar),
+        packing=OmegaConf.select(cfg, "training.packing", default="capacity"),
     )
     return trainer
 

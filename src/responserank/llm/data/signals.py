@@ -67,6 +67,15 @@ class StatedStrength:
         return ranks
 
 
+class StrengthRank:
+    """Rank = the data's own ``strength_rank`` column (lower = stronger), e.g. a rank column of a
+    ``dataset=hf_preference`` table."""
+
+    def ranks(self, table: pd.DataFrame) -> np.ndarray:
+        require_columns("signal rank_column", table.columns, ["strength_rank"])
+        return table["strength_rank"].to_numpy(dtype=np.float64)
+
+
 class NoSignal:
     """No strength information: every row is unranked (plain Bradley-Terry training)."""
 
