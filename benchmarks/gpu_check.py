@@ -262,9 +262,9 @@ def run_configuration(trainer_name: str, tuning: str, size: dict, model_dir: Pat
 
 
 def _project_trainer(model, tokenizer, data, out, common, name):
-    from responserank.llm.objectives.bradley_terry import BradleyTerryObjective
     from transformers import TrainingArguments
 
+    from responserank.llm.objectives.bt import BradleyTerryObjective
     from responserank.llm.objectives.responserank import ResponseRankObjective
     from responserank.llm.pair_dataset import PairCollator
     from responserank.llm.trainer import RewardModelTrainer
