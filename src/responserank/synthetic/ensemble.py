@@ -225,12 +225,12 @@ def fit_ensemble(
         optimizer.step()
         with torch.no_grad():
             pre_step = losses.detach()
-            improved = pre_step < best_loss
-            best_loss = torch.where(improved, pre_step, best_loss)
-            best_epoch = torch.where(improved, epoch, best_epoch)
-            for kept, current in zip(best, flat, strict=True):
-                mask = improved.view(-1, *([1] * (current.dim() - 1)))
-                kept.copy_(torch.where(mask, current, kept))
+            improved = torch.nonzero(pre_step < best_loss).squeeze(1)
+            if improved.numel():
+                best_loss.index_copy_(0, improved, pre_step.index_select(0, improved))
+                best_epoch.index_fill_(0, improved, epoch)
+                for kept, current in zip(best, flat, strict=True):
+                    kept.index_copy_(0, improved, current.index_select(0, improved))
     selected = [(best[2 * k], best[2 * k + 1]) for k in range(len(params))]
     return EnsembleFit(params=selected, best_epoch=best_epoch, best_loss=best_loss)
 

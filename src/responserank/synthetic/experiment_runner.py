@@ -32,10 +32,9 @@ from responserank.atomic_io import write_json_atomic
 from responserank.errors import ConfigError
 from responserank.synthetic.data import generate_trial
 from responserank.synthetic.dataset_metrics import dataset_metrics
-from responserank.synthetic.execution import FitTask, run_tasks, usable_cpus
-from responserank.synthetic.grid import (
-    Experiment,
-)
+from responserank.synthetic.execution import FitTask, run_tasks
+from responserank.synthetic.grid import Experiment
+from responserank.synthetic.processes import usable_cpus
 from responserank.synthetic.results import collect_run, write_results
 from responserank.synthetic.rundir import (
     MANIFEST,
