@@ -16,12 +16,18 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
 
 import torch
+
+from responserank.errors import RunStopped
 
 # glibc mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD = -1
@@ -101,3 +107,43 @@ def init_worker(parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     end_with_parent(parent_pid)
     prepare_compute_process()
+
+
+@contextmanager
+def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Turn the first of ``signals`` into ``RunStopped`` in the main thread; ignore the rest.
+
+    The exception unwinds whatever is running (workers are killed on the way, see
+    ``execution.run_tasks``) so the run can record that it stopped; further signals during that
+    cleanup are ignored. The previous handlers are restored on exit.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)
+        raise RunStopped(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, action in previous.items():
+            signal.signal(sig, action)
+
+
+def exit_now(code: int | str | None) -> NoReturn:
+    """End the process with ``code`` (as ``sys.exit`` takes it), skipping interpreter teardown.
+
+    With torch loaded, Python's teardown takes seconds of CPU (far longer on a busy machine),
+    which a stopped run must not spend and a finished one need not. Log handlers and the
+    standard streams are flushed first; nothing else is pending at the end of the runner.
+    """
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        status = 1
+    else:
+        status = int(code or 0)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
