@@ -39,13 +39,14 @@ from hydra import compose, initialize_config_dir
 
 import responserank.synthetic.experiment_runner  # noqa: F401 -- registers the config resolver
 from responserank.atomic_io import write_json_atomic, write_text_atomic
-from responserank.synthetic.data import generate_trial
+from responserank.seeding import numpy_rng, torch_generator
 from responserank.synthetic.ensemble import fit_single
 from responserank.synthetic.grid import Experiment
 from responserank.synthetic.metrics import model_metrics
 from responserank.synthetic.mlp import init_mlp, mlp_forward
-from responserank.synthetic.seeding import numpy_rng, size_key, torch_generator
+from responserank.synthetic.rundir import size_key
 from responserank.synthetic.summary import PAPER_DATASETS
+from responserank.synthetic.trial_data import generate_trial
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO_ROOT / "results" / "benchmarks"

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from responserank.atomic_io import write_json_atomic
-from responserank.synthetic.data import TrialData
+from responserank.seeding import numpy_rng, torch_generator
 from responserank.synthetic.ensemble import fit_ensemble, pack_comparisons
 from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.metrics import model_metrics
@@ -32,9 +32,9 @@ from responserank.synthetic.processes import (
     prepare_compute_process,
     worker_start_method,
 )
-from responserank.synthetic.rundir import cell_path
-from responserank.synthetic.seeding import numpy_rng, size_key, torch_generator
+from responserank.synthetic.rundir import cell_path, size_key
 from responserank.synthetic.strength import HyperbolicStrength
+from responserank.synthetic.trial_data import TrialData
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from tqdm import tqdm
 
 from responserank.atomic_io import write_json_atomic
 from responserank.errors import ConfigError, RunStopped, WriteError
-from responserank.synthetic.data import generate_trial
 from responserank.synthetic.dataset_metrics import dataset_metrics
 from responserank.synthetic.execution import FitTask, run_tasks
 from responserank.synthetic.grid import Experiment
@@ -47,6 +46,7 @@ from responserank.synthetic.rundir import (
     write_manifest,
     write_run_config,
 )
+from responserank.synthetic.trial_data import generate_trial
 
 log = logging.getLogger(__name__)
 

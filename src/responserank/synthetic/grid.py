@@ -14,9 +14,13 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from responserank.errors import ConfigError
-from responserank.synthetic.data import DatasetSpec, build_dataset_spec
 from responserank.synthetic.learner_spec import LearnerSpec
-from responserank.synthetic.seeding import size_key
+from responserank.synthetic.rundir import size_key
+from responserank.synthetic.trial_data import (
+    DatasetSpec,
+    build_dataset_spec,
+    resolve_stratum_aliases,
+)
 
 RESERVED_LEARNER_NAMES = ("metadata", "dataset_metrics")
 _LEARNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -98,7 +102,7 @@ class Experiment:
             raise ConfigError(f"dataset {dataset_cfg.get('name')!r}: {err}") from err
         backend = plain.get("execution_backend") or {}
         experiment = cls(
-            dataset_config=dict(dataset_cfg),
+            dataset_config=resolve_stratum_aliases(dict(dataset_cfg)),
             dataset=dataset,
             learners=_check_learners(plain.get("learners")),
             num_trials=_check_int(plain.get("num_trials"), "num_trials", 1),

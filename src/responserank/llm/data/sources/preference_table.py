@@ -26,9 +26,9 @@ from responserank.llm.data.errors import (
 )
 from responserank.llm.data.labels import STRENGTHS
 from responserank.llm.data.lengths import fits
-from responserank.llm.data.seeding import step_rng
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.split import holdout_mask
+from responserank.seeding import step_rng
 
 SIGNAL_KINDS = ("response_time", "stated_strength")
 
