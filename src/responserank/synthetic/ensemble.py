@@ -17,15 +17,18 @@ import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from responserank.losses import bt_loss, responserank_loss, rt_regression_loss
-from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.mlp import LayerParams, ensemble_forward, stack_members
 from responserank.synthetic.strength import HyperbolicStrength
+
+if TYPE_CHECKING:
+    from responserank.synthetic.learner_spec import LearnerSpec
 
 DTYPE = torch.float32
 
@@ -162,9 +165,8 @@ def _rr_objective(
     return objective
 
 
-_OBJECTIVES: dict[
-    str, Callable[[LearnerSpec, PackedComparisons, HyperbolicStrength], Objective]
-] = {
+# The losses a learner can name (``learners.<name>.loss``); a new loss is one entry here.
+OBJECTIVES: dict[str, Callable[[LearnerSpec, PackedComparisons, HyperbolicStrength], Objective]] = {
     "bt": _bt_objective,
     "rt_regression": _rt_regression_objective,
     "rr": _rr_objective,
@@ -175,7 +177,7 @@ def build_objective(
     spec: LearnerSpec, batch: PackedComparisons, strength: HyperbolicStrength
 ) -> Objective:
     """Per-member training loss (E,) as a function of the flat margins f(x1) - f(x2)."""
-    base = _OBJECTIVES[spec.loss](spec, batch, strength)
+    base = OBJECTIVES[spec.loss](spec, batch, strength)
     penalty = spec.misclassification_penalty
     if penalty == 0:
         return base

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -23,6 +24,7 @@ from responserank.synthetic.trial_data import (
 )
 
 RESERVED_LEARNER_NAMES = ("metadata", "dataset_metrics")
+LEARNER_PRESETS = Path(__file__).resolve().parents[3] / "conf" / "synthetic" / "learner"
 _LEARNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -55,9 +57,10 @@ def _check_sizes(value: Any) -> tuple[float, ...]:
 
 
 def _check_learners(value: Any) -> tuple[LearnerSpec, ...]:
+    presets = ", ".join(sorted(p.stem for p in LEARNER_PRESETS.glob("*.yaml")))
     hint = (
-        "add one with +learner@learners.NAME=PRESET, presets in conf/synthetic/learner/ "
-        "(bt, rr, rr_pooled, rr_perm, rt_regression, rt_regression_perm)"
+        f"add one with +learner@learners.NAME=PRESET, presets in conf/synthetic/learner/ "
+        f"({presets})"
     )
     if not isinstance(value, Mapping) or not value:
         raise ConfigError(f"learners: no learner configured; {hint}")
