@@ -50,3 +50,16 @@ def test_llm_throughput_benchmark_compares_layouts(tmp_path):
     assert [row["layout"] for row in rows] == ["dynamic", "padded"]
     assert all(row["tokens_per_s"] > 0 for row in rows)
     assert "bt: dynamic / padded tokens per second =" in stdout
+
+
+def test_synthetic_grid_benchmark_compares_with_the_earlier_runner(tmp_path):
+    stdout = _run(
+        "bench_synthetic_grid.py",
+        *("--datasets", "stochastic", "--num-trials", "1", "--rounds", "1"),
+        *("--naive-trials", "1", "--num-processes", "1", "--out-dir", str(tmp_path)),
+    )
+    record = json.loads((tmp_path / "synthetic_grid.json").read_text())
+    assert record["results_identical"] is True
+    assert record["ratio_cpu"] > 0 and record["ratio_wall"] > 0
+    assert [len(record["rounds"][v]) for v in ("baseline", "current")] == [1, 1]
+    assert "ratio baseline / current" in stdout
