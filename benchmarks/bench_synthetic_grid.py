@@ -301,7 +301,7 @@ def main() -> None:
         "",
         f"- grid: {len(args.datasets)} datasets x {args.num_trials} trials x "
         f"{len(experiment.dataset_sizes)} sizes x {len(experiment.learners)} learners = "
-        f"{total_fits:,} fits, six runner calls with the CLI defaults "
+        f"{total_fits:,} fits, {len(args.datasets)} runner call(s) per round with the CLI defaults "
         f"({record['num_processes']} worker processes), {args.rounds} round(s) A B A B",
         f"- current code: **{grid['current']['wall_s']:.0f} s** wall "
         f"({grid['current']['wall_s'] / 60:.1f} min; target <= 2 min), "
