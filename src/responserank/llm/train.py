@@ -32,6 +32,7 @@ from transformers import TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from responserank.atomic_io import write_text_atomic
+from responserank.cli_errors import exit_on_project_error
 from responserank.errors import ConfigError
 from responserank.llm.callbacks import EvalSuitesCallback, RunRecordCallback
 from responserank.llm.data.batching import PartitionBatchSampler
@@ -228,6 +229,7 @@ def prepare_run_data(
         batch_size=int(cfg.training.per_device_batch_size),
         seed=int(cfg.seed),
         num_replicas=PartialState().num_processes,
+        packing=OmegaConf.select(cfg, "training.packing", default="capacity"),
     ).cohesion(0)
     stats = {
         **prepared.stats,
@@ -337,6 +339,7 @@ def build_trainer(
         center_rewards_coefficient=cfg.training.center_rewards_coefficient,
         lr_schedule=str(cfg.training.lr_scheduler),
         show_progress=bool(cfg.runtime.progress_bar),
+        packing=OmegaConf.select(cfg, "training.packing", default="capacity"),
     )
     return trainer
 
@@ -538,7 +541,8 @@ def _print_summary(summary: dict[str, Any], path: Path) -> None:
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    outcome = run(cfg, hydra_metadata())
+    with exit_on_project_error():
+        outcome = run(cfg, hydra_metadata())
     if outcome.exit_code:
         raise SystemExit(outcome.exit_code)
 

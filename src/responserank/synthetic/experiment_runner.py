@@ -29,7 +29,8 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from responserank.atomic_io import write_json_atomic
-from responserank.errors import ConfigError, RunStopped, WriteError
+from responserank.cli_errors import exit_on_project_error
+from responserank.errors import ConfigError, RunStopped
 from responserank.synthetic.dataset_metrics import dataset_metrics
 from responserank.synthetic.execution import FitTask, run_tasks
 from responserank.synthetic.grid import Experiment
@@ -261,26 +262,24 @@ def main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     overrides = list(HydraConfig.get().overrides.task)
     backend = cfg.get("execution_backend") or {}
-    try:
+    with exit_on_project_error():
         experiment = resolve_experiment(cfg, run_dir, overrides)
         _worker_count(backend.get("num_processes"), 1)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    try:
-        with stop_on_signals():
-            run_experiment(
-                experiment,
-                run_dir,
-                num_processes=backend.get("num_processes"),
-                progress=bool(backend.get("progress", True)),
+    with exit_on_project_error():
+        try:
+            with stop_on_signals():
+                run_experiment(
+                    experiment,
+                    run_dir,
+                    num_processes=backend.get("num_processes"),
+                    progress=bool(backend.get("progress", True)),
+                )
+        except RunStopped as stop:
+            print(
+                f"stopped by {stop.signal_name}; continue with resume_dir={run_dir}",
+                file=sys.stderr,
             )
-    except RunStopped as stop:
-        print(f"stopped by {stop.signal_name}; continue with resume_dir={run_dir}", file=sys.stderr)
-        sys.exit(stop.exit_status)
-    except WriteError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
+            sys.exit(stop.exit_status)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,14 @@ class Experiment:
                 1,
             ),
         )
+        if not getattr(dataset.responses, "provides_reliability_proxy", False):
+            needing = [s.name for s in experiment.learners if s.uses_reliability]
+            if needing:
+                raise ConfigError(
+                    f"learners {needing}: reliability={{proxy, permuted_proxy}} needs a dataset "
+                    f"with a reliability proxy (e.g. dataset=reliability_mix); {dataset.name!r} "
+                    "has none"
+                )
         for fraction in experiment.dataset_sizes:
             if dataset.train_size(fraction) < 1:
                 raise ConfigError(f"dataset_sizes: {fraction} keeps no training comparison")

@@ -15,7 +15,7 @@ import torch
 from transformers import TrainingArguments, set_seed
 
 from responserank.llm.models import build_reward_model, load_tokenizer
-from responserank.llm.objectives.bradley_terry import BradleyTerryObjective
+from responserank.llm.objectives.bt import BradleyTerryObjective
 from responserank.llm.objectives.responserank import ResponseRankObjective
 from responserank.llm.pair_dataset import PairCollator
 from responserank.llm.trainer import RewardModelTrainer

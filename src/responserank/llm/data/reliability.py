@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,30 @@ RAW_DOMAINS: dict[str, tuple[float | None, float | None]] = {
     "p": (0.0, 1.0),
     "margin": (None, None),
 }
+
+
+# Parameters that weight a comparison's loss: 0 means the comparison teaches nothing.
+WEIGHT_PARAMETERS = ("beta", "p")
+
+
+def check_weights(weights: np.ndarray, what: str) -> int:
+    """Count the zero weights (beta = 0 or p = 0) of the training comparisons.
+
+    A label judged no better than chance (q <= 0.5) gets beta = max(0, logit q) = 0 or
+    p = max(0, 2q - 1) = 0 and adds nothing to the gradient (RAPL losses, responserank.losses).
+    Raises DataValidationError when every weight is zero (the run would learn nothing); warns
+    when more than half are. Returns the count.
+    """
+    zero = int((np.asarray(weights) == 0).sum())
+    total = int(np.asarray(weights).size)
+    if total and zero == total:
+        raise DataValidationError(
+            f"{what}: all {total} training comparisons get weight 0 (q <= 0.5 everywhere), so "
+            "the run would learn nothing; expected some comparisons with q > 0.5"
+        )
+    if zero * 2 > total:
+        log.warning("%s: %d of %d training comparisons get weight 0", what, zero, total)
+    return zero
 
 
 @dataclass(frozen=True)
@@ -115,8 +140,11 @@ class ReliabilitySignal:
             if self._calibrator is None:
                 self._calibrator = self.calibration.fit(self.column)
             values = self._calibrator(values)
+        reliability = self._map(values, split)
+        if split == "train" and self.map_to in WEIGHT_PARAMETERS:
+            check_weights(reliability, f"ARM {self.column!r} (map_to={self.map_to})")
         return {
-            "reliability": self._map(values, split),
+            "reliability": reliability,
             "reliability_kind": np.full(len(table), self.kind, dtype=object),
             "arm_value": np.asarray(values, dtype=float),
         }
@@ -150,3 +178,25 @@ class ReliabilitySignal:
                 high,
             )
         return clipped.astype(float)
+
+
+@dataclass
+class RankedReliabilitySignal:
+    """Strength ranks and annotator reliability together (for loss ``responserank_rapl``).
+
+    ``strength`` is any strength signal (agreement, response time, ``ColumnRank`` over a decision
+    time, ...) and gives the ranks; ``reliability`` (a :class:`ReliabilitySignal`, usually with
+    ``map_to=beta``) fills ``reliability``/``reliability_kind``/``arm_value`` on the train and eval
+    tables, as signal ``arm`` does. Ranked comparisons are then partitioned as usual.
+    """
+
+    strength: Any
+    reliability: ReliabilitySignal
+
+    def ranks(self, table: pd.DataFrame) -> np.ndarray:
+        return self.strength.ranks(table)
+
+    def extra_columns(self, table: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
+        own = getattr(self.strength, "extra_columns", None)
+        extra = {} if own is None else dict(own(table, split))
+        return {**extra, **self.reliability.extra_columns(table, split)}
