@@ -95,3 +95,16 @@ def test_trl_benchmark_interleaves_and_reports_ratios(tmp_path):
     assert record["summary"]["trl"]["comparisons_per_s_ratio_to_trl"]["median"] == 1.0
     assert record["summary"]["ours_bt"]["comparisons_per_s"]["median"] > 0
     assert (tmp_path / "bench_vs_trl.md").read_text().startswith("# Reward-model training")
+
+
+def test_synthetic_grid_benchmark_compares_with_the_earlier_runner(tmp_path):
+    stdout = _run(
+        "bench_synthetic_grid.py",
+        *("--datasets", "stochastic", "--num-trials", "1", "--rounds", "1"),
+        *("--naive-trials", "1", "--num-processes", "1", "--out-dir", str(tmp_path)),
+    )
+    record = json.loads((tmp_path / "synthetic_grid.json").read_text())
+    assert record["results_identical"] is True
+    assert record["ratio_cpu"] > 0 and record["ratio_wall"] > 0
+    assert [len(record["rounds"][v]) for v in ("baseline", "current")] == [1, 1]
+    assert "ratio baseline / current" in stdout

@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from responserank.errors import WriteError
+
 
 def _current_umask() -> int:
     mask = os.umask(0)
@@ -20,10 +22,17 @@ def _current_umask() -> int:
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (creating parent folders); return the path."""
+    """Write ``data`` to ``path`` atomically (creating parent folders); return the path.
+
+    Raises ``WriteError`` (an ``OSError``) naming ``path`` when the write fails, for example on a
+    full disk; nothing is left at ``path`` or beside it then.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise _write_error(target, err) from err
     try:
         # mkstemp creates 0600 files; give the result the permissions a plain open() would.
         os.fchmod(fd, 0o666 & ~_current_umask())
@@ -32,10 +41,17 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as err:
         Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(err, OSError) and not isinstance(err, WriteError):
+            raise _write_error(target, err) from err
         raise
     return target
+
+
+def _write_error(target: Path, err: OSError) -> WriteError:
+    reason = err.strerror or str(err)
+    return WriteError(err.errno, f"cannot write {target}: {reason}")
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

@@ -6,6 +6,8 @@ command-line entry points print it without a traceback and exit non-zero.
 
 from __future__ import annotations
 
+import signal
+
 
 class ResponseRankError(Exception):
     """Base of every error the project raises for bad input, configuration or state."""
@@ -49,3 +51,31 @@ class RegistryError(ResponseRankError, ValueError):
 class LossParameterError(ResponseRankError, ValueError):
     """A loss parameter (beta, p, an offset, a soft target, a probability of correctness) is NaN
     or outside its domain; the message names the parameter and the expected range."""
+
+
+class WriteError(ResponseRankError, OSError):
+    """A result file could not be written (full disk, permissions); the message names the file."""
+
+
+class RunStopped(BaseException):
+    """A run was asked to stop by a signal (SIGINT, SIGTERM).
+
+    Derived from ``BaseException`` like ``KeyboardInterrupt``, so that no ``except Exception``
+    swallows it; an entry point exits with status 128 + ``signum`` (130 for SIGINT, 143 for
+    SIGTERM), as a shell reports a process ended by that signal.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = int(signum)
+        super().__init__(f"stopped by signal {self.signal_name}")
+
+    @property
+    def signal_name(self) -> str:
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return str(self.signum)
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum

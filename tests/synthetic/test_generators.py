@@ -13,14 +13,15 @@ from hypothesis import strategies as st
 from scipy.special import expit
 from scipy.stats import kstest, norm
 
-from responserank.synthetic.data import DatasetSpec, generate_trial
+from responserank.seeding import numpy_rng, torch_generator
 from responserank.synthetic.generators import (
     DeterministicResponses,
     DriftDiffusionResponses,
     StochasticResponses,
 )
-from responserank.synthetic.seeding import numpy_rng, size_key, torch_generator
+from responserank.synthetic.rundir import size_key
 from responserank.synthetic.strength import HyperbolicStrength
+from responserank.synthetic.trial_data import DatasetSpec, generate_trial
 from responserank.synthetic.utility import (
     FirstFeatureUtility,
     FixedNetUtility,
@@ -38,7 +39,7 @@ def make_spec(responses=None, variability: float = 3.0, **kwargs) -> DatasetSpec
         utility=kwargs.pop("utility", FixedNetUtility((64, 64))),
         responses=responses or DeterministicResponses(),
         strength=STRENGTH,
-        partition_rt_variability=variability,
+        stratum_rt_variability=variability,
         **kwargs,
     )
 
@@ -198,9 +199,9 @@ def test_seed_streams_and_size_keys():
 
 
 def test_dataset_spec_rejects_bad_values():
-    with pytest.raises(ValueError, match="num_partitions=0"):
-        make_spec(num_partitions=0)
-    with pytest.raises(ValueError, match="partition_rt_variability"):
+    with pytest.raises(ValueError, match="num_strata=0"):
+        make_spec(num_strata=0)
+    with pytest.raises(ValueError, match="stratum_rt_variability"):
         make_spec(variability=-1.0)
 
 

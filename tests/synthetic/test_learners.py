@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from responserank.losses import bt_loss, responserank_loss, rt_regression_loss
-from responserank.synthetic.data import DatasetSpec, generate_trial
+from responserank.seeding import torch_generator
 from responserank.synthetic.ensemble import (
     build_objective,
     fit_ensemble,
@@ -19,8 +19,8 @@ from responserank.synthetic.ensemble import (
 from responserank.synthetic.generators import StochasticResponses
 from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.mlp import ensemble_forward, init_mlp, mlp_forward
-from responserank.synthetic.seeding import torch_generator
 from responserank.synthetic.strength import HyperbolicStrength
+from responserank.synthetic.trial_data import DatasetSpec, generate_trial
 from responserank.synthetic.utility import FixedNetUtility, UniformItems
 from synthetic.runner_helpers import single_torch_thread  # noqa: F401 -- autouse fixture
 
@@ -33,7 +33,7 @@ SPEC = DatasetSpec(
     strength=STRENGTH,
     num_train_samples=12,
     num_test_samples=10,
-    num_partitions=3,
+    num_strata=3,
 )
 F64 = torch.float64
 

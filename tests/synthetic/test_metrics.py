@@ -131,3 +131,28 @@ def test_dataset_metrics():
     out = dataset_metrics({"u1": u1, "u2": u2, "choice": choice, "rt": noisy_rt})
     want = kendalltau(-noisy_rt, np.abs(u1 - u2)).statistic
     assert out["test_abs_logit_diff_rt_kendall_tau"] == pytest.approx(want)
+
+
+def test_scoring_fits_together_gives_the_bits_of_scoring_each_alone():
+    # Enough fits that scoring them as one segmented loss would move some scores by an ulp.
+    rng = np.random.default_rng(5)
+    members, t = 400, 200
+    tests = [
+        {
+            "u1": rng.normal(size=t),
+            "u2": rng.normal(size=t),
+            "choice": rng.random(t) < 0.5,
+            "rt": rng.gamma(2.0, size=t),
+            "stratum": rng.integers(0, 5, size=t),
+        }
+        for _ in range(members)
+    ]
+    pred1 = (3 * rng.normal(size=(members, t))).astype(np.float32).astype(np.float64)
+    pred2 = (3 * rng.normal(size=(members, t))).astype(np.float32).astype(np.float64)
+    pairings = np.stack([rng.permutation(t) for _ in range(members)])
+    stacked = {key: np.stack([test[key] for test in tests]) for key in tests[0]}
+    together = model_metrics(pred1, pred2, stacked, pairings)
+    for e in range(members):
+        alone = model_metrics(pred1[e : e + 1], pred2[e : e + 1], tests[e], pairings[e])
+        for name, values in alone.items():
+            assert together[name][e].tobytes() == values[0].tobytes(), (name, e)

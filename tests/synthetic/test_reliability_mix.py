@@ -13,15 +13,15 @@ from scipy.stats import kendalltau
 
 from responserank.errors import ConfigError
 from responserank.losses import rapl_beta_loss, responserank_loss
-from responserank.synthetic.data import DatasetSpec, generate_trial
+from responserank.seeding import torch_generator
 from responserank.synthetic.ensemble import build_objective, fit_ensemble, pack_comparisons
 from responserank.synthetic.experiment_runner import run_experiment
 from responserank.synthetic.grid import Experiment
 from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.mlp import init_mlp
 from responserank.synthetic.reliability_mix import MixedReliabilityResponses
-from responserank.synthetic.seeding import torch_generator
 from responserank.synthetic.strength import HyperbolicStrength
+from responserank.synthetic.trial_data import DatasetSpec, generate_trial
 from responserank.synthetic.utility import FixedNetUtility, UniformItems
 from synthetic.runner_helpers import (
     compose_config,
@@ -41,7 +41,7 @@ def _spec(**generator) -> DatasetSpec:
         strength=STRENGTH,
         num_train_samples=12,
         num_test_samples=10,
-        num_partitions=3,
+        num_strata=3,
     )
 
 
@@ -206,7 +206,7 @@ def test_the_reliability_grid_runs_end_to_end(tmp_path, dataset):
     overrides += LEARNER_OVERRIDES
     overrides += [f"learners.{n}.num_epochs=5" for n in LEARNERS]
     experiment = Experiment.from_config(compose_config(overrides))
-    assert experiment.dataset.partition_rt_variability == (0.0 if "no_var" in dataset else 3.0)
+    assert experiment.dataset.stratum_rt_variability == (0.0 if "no_var" in dataset else 3.0)
     run_experiment(experiment, tmp_path, num_processes=1, progress=False)
     results = json.loads((tmp_path / f"{dataset}.json").read_text())
     assert results["metadata"]["learners"] == list(LEARNERS)

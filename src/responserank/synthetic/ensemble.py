@@ -17,15 +17,18 @@ import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from responserank.losses import bt_loss, rapl_beta_loss, responserank_loss, rt_regression_loss
-from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.mlp import LayerParams, ensemble_forward, stack_members
 from responserank.synthetic.strength import HyperbolicStrength
+
+if TYPE_CHECKING:
+    from responserank.synthetic.learner_spec import LearnerSpec
 
 DTYPE = torch.float32
 
@@ -195,9 +198,8 @@ def _rr_objective(
     return objective
 
 
-_OBJECTIVES: dict[
-    str, Callable[[LearnerSpec, PackedComparisons, HyperbolicStrength], Objective]
-] = {
+# The losses a learner can name (``learners.<name>.loss``); a new loss is one entry here.
+OBJECTIVES: dict[str, Callable[[LearnerSpec, PackedComparisons, HyperbolicStrength], Objective]] = {
     "bt": _bt_objective,
     "rt_regression": _rt_regression_objective,
     "rr": _rr_objective,
@@ -209,7 +211,7 @@ def build_objective(
     spec: LearnerSpec, batch: PackedComparisons, strength: HyperbolicStrength
 ) -> Objective:
     """Per-member training loss (E,) as a function of the flat margins f(x1) - f(x2)."""
-    base = _OBJECTIVES[spec.loss](spec, batch, strength)
+    base = OBJECTIVES[spec.loss](spec, batch, strength)
     penalty = spec.misclassification_penalty
     if penalty == 0:
         return base
@@ -259,12 +261,12 @@ def fit_ensemble(
         optimizer.step()
         with torch.no_grad():
             pre_step = losses.detach()
-            improved = pre_step < best_loss
-            best_loss = torch.where(improved, pre_step, best_loss)
-            best_epoch = torch.where(improved, epoch, best_epoch)
-            for kept, current in zip(best, flat, strict=True):
-                mask = improved.view(-1, *([1] * (current.dim() - 1)))
-                kept.copy_(torch.where(mask, current, kept))
+            improved = torch.nonzero(pre_step < best_loss).squeeze(1)
+            if improved.numel():
+                best_loss.index_copy_(0, improved, pre_step.index_select(0, improved))
+                best_epoch.index_fill_(0, improved, epoch)
+                for kept, current in zip(best, flat, strict=True):
+                    kept.index_copy_(0, improved, current.index_select(0, improved))
     selected = [(best[2 * k], best[2 * k + 1]) for k in range(len(params))]
     return EnsembleFit(params=selected, best_epoch=best_epoch, best_loss=best_loss)
 

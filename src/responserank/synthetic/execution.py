@@ -22,14 +22,19 @@ import numpy as np
 import torch
 
 from responserank.atomic_io import write_json_atomic
-from responserank.synthetic.data import TrialData
+from responserank.seeding import numpy_rng, torch_generator
 from responserank.synthetic.ensemble import fit_ensemble, pack_comparisons
 from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.metrics import model_metrics
 from responserank.synthetic.mlp import ensemble_forward, init_mlp
-from responserank.synthetic.rundir import cell_path
-from responserank.synthetic.seeding import numpy_rng, size_key, torch_generator
+from responserank.synthetic.processes import (
+    init_worker,
+    prepare_compute_process,
+    worker_start_method,
+)
+from responserank.synthetic.rundir import cell_path, size_key
 from responserank.synthetic.strength import HyperbolicStrength
+from responserank.synthetic.trial_data import TrialData
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,15 @@ class FitTask:
     @property
     def num_cells(self) -> int:
         return len(self.trials)
+
+    @property
+    def cost(self) -> int:
+        """Relative compute: fits x epochs x training comparisons (for scheduling only)."""
+        return self.num_cells * self.learner.num_epochs * self.train_size
+
+
+# The per-comparison test arrays the model metrics read.
+SCORED_KEYS = ("u1", "u2", "choice", "rt", "stratum")
 
 
 def _training_data(task: FitTask, trial: TrialData) -> dict:
@@ -81,16 +95,17 @@ def run_fit_task(task: FitTask) -> int:
     with torch.no_grad():
         utilities = ensemble_forward(fit.params, torch.as_tensor(x, dtype=batch.dtype))
     utilities = utilities.double().numpy()
-    for member, (trial, test) in enumerate(zip(task.trials, tests, strict=True)):
-        t = test["u1"].size
-        null_pairing = numpy_rng(task.master_seed, "null_pairing", trial.trial).permutation(t)
-        scores = model_metrics(
-            utilities[member : member + 1, :t],
-            utilities[member : member + 1, t:],
-            test,
-            null_pairing,
-        )
-        metrics = {name: float(values[0]) for name, values in scores.items()}
+    t = tests[0]["u1"].size
+    stacked = {key: np.stack([test[key] for test in tests]) for key in SCORED_KEYS}
+    null_pairing = np.stack(
+        [
+            numpy_rng(task.master_seed, "null_pairing", trial.trial).permutation(t)
+            for trial in task.trials
+        ]
+    )
+    scores = model_metrics(utilities[:, :t], utilities[:, t:], stacked, null_pairing)
+    for member, trial in enumerate(task.trials):
+        metrics = {name: float(values[member]) for name, values in scores.items()}
         metrics["best_epoch"] = int(fit.best_epoch[member])
         metrics["best_train_loss"] = float(fit.best_loss[member])
         write_json_atomic(
@@ -106,42 +121,49 @@ def run_fit_task(task: FitTask) -> int:
     return task.num_cells
 
 
-def single_threaded_torch() -> None:
-    """One intra-op thread: the arithmetic of a task must not depend on the thread count."""
-    torch.set_num_threads(1)
-
-
-def usable_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 def run_tasks(
     tasks: Sequence[FitTask],
     num_processes: int,
     on_done: Callable[[FitTask], None],
 ) -> None:
-    """Run ``tasks`` in ``num_processes`` worker processes (in this process when 1)."""
+    """Run ``tasks`` in ``num_processes`` worker processes (in this process when 1).
+
+    The most expensive tasks start first, so that no worker is left with a long task at the end
+    while the others idle. Workers end with this process (they are killed when it dies), ignore
+    Ctrl-C (this process decides) and are killed at once when this process is interrupted
+    (``RunStopped``, ``KeyboardInterrupt``) or a task fails; the exception then propagates.
+    """
+    ordered = sorted(tasks, key=lambda task: task.cost, reverse=True)
+    prepare_compute_process()
     if num_processes <= 1:
-        single_threaded_torch()
-        for task in tasks:
+        for task in ordered:
             run_fit_task(task)
             on_done(task)
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=num_processes, mp_context=context, initializer=single_threaded_torch
-    ) as pool:
-        pending: dict[Future, FitTask] = {pool.submit(run_fit_task, t): t for t in tasks}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = pending.pop(future)
-                    future.result()
-                    on_done(task)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    # The optimizer imports this lazily on first use (seconds of CPU): import it once here, so
+    # that forked workers inherit it instead of each importing it again.
+    import torch._dynamo  # noqa: F401
+
+    context = multiprocessing.get_context(worker_start_method())
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(
+        max_workers=num_processes,
+        mp_context=context,
+        initializer=init_worker,
+        initargs=(os.getpid(),),
+    )
+    try:
+        pending: dict[Future, FitTask] = {pool.submit(run_fit_task, t): t for t in ordered}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                future.result()
+                on_done(task)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in set(multiprocessing.active_children()) - before:
+            worker.kill()
+            worker.join(timeout=5)
+        raise
+    pool.shutdown(wait=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import platform
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +30,11 @@ from tqdm import tqdm
 
 from responserank.atomic_io import write_json_atomic
 from responserank.cli_errors import exit_on_project_error
-from responserank.errors import ConfigError
-from responserank.synthetic.data import generate_trial
+from responserank.errors import ConfigError, RunStopped
 from responserank.synthetic.dataset_metrics import dataset_metrics
-from responserank.synthetic.execution import FitTask, run_tasks, usable_cpus
-from responserank.synthetic.grid import (
-    Experiment,
-)
+from responserank.synthetic.execution import FitTask, run_tasks
+from responserank.synthetic.grid import Experiment
+from responserank.synthetic.processes import exit_now, stop_on_signals, usable_cpus
 from responserank.synthetic.results import collect_run, write_results
 from responserank.synthetic.rundir import (
     MANIFEST,
@@ -48,6 +47,7 @@ from responserank.synthetic.rundir import (
     write_manifest,
     write_run_config,
 )
+from responserank.synthetic.trial_data import generate_trial
 
 log = logging.getLogger(__name__)
 
@@ -119,21 +119,56 @@ def _worker_count(requested: Any, num_tasks: int) -> int:
 def run_experiment(
     experiment: Experiment, run_dir: Path, num_processes: Any = None, progress: bool = True
 ) -> dict[str, Any]:
-    """Compute every missing cell of ``experiment`` in ``run_dir`` and collect the results."""
+    """Compute every missing cell of ``experiment`` in ``run_dir`` and collect the results.
+
+    The manifest says "running" while this works, "finished" at the end, "stopped" when a signal
+    stopped it (``RunStopped`` propagates) and "failed" when an error did; a later call continues
+    a stopped or failed run where it left off.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
-    session_start = time.perf_counter()
     manifest_file = run_dir / MANIFEST
     if manifest_file.is_file():
         manifest = read_manifest(run_dir)
     else:
         write_run_config(run_dir, experiment.to_record())
         manifest = {"dataset": experiment.dataset.name, "started_at": _now(), "sessions": []}
-    spec = experiment.dataset
     manifest.update(status="running", finished_at=None)
     session = {"started_at": _now(), "num_processes": None}
     manifest["sessions"].append(session)
     write_manifest(run_dir, manifest)
+    try:
+        return _compute(experiment, run_dir, manifest, session, num_processes, progress)
+    except RunStopped as stop:
+        _record_end(run_dir, manifest, session, "stopped", f"signal {stop.signal_name}")
+        log.warning("%s: stopped by %s", experiment.dataset.name, stop.signal_name)
+        raise
+    except Exception as err:
+        _record_end(run_dir, manifest, session, "failed", f"{type(err).__name__}: {err}")
+        raise
 
+
+def _record_end(
+    run_dir: Path, manifest: dict[str, Any], session: dict[str, Any], status: str, reason: str
+) -> None:
+    """Mark the manifest stopped or failed (best effort: the disk may be what failed)."""
+    session.update(ended_at=_now(), ended_by=reason)
+    manifest.update(status=status)
+    try:
+        write_manifest(run_dir, manifest)
+    except OSError as err:
+        log.error("could not mark %s %s: %s", run_dir / MANIFEST, status, err)
+
+
+def _compute(
+    experiment: Experiment,
+    run_dir: Path,
+    manifest: dict[str, Any],
+    session: dict[str, Any],
+    num_processes: Any,
+    progress: bool,
+) -> dict[str, Any]:
+    spec = experiment.dataset
+    session_start = time.perf_counter()
     trials = [
         generate_trial(spec, experiment.master_seed, t)
         for t in tqdm(range(experiment.num_trials), desc="generate trials", disable=not progress)
@@ -230,13 +265,26 @@ def main(cfg: DictConfig) -> None:
     with exit_on_project_error():
         experiment = resolve_experiment(cfg, run_dir, overrides)
         _worker_count(backend.get("num_processes"), 1)
-        run_experiment(
-            experiment,
-            run_dir,
-            num_processes=backend.get("num_processes"),
-            progress=bool(backend.get("progress", True)),
-        )
+    with exit_on_project_error():
+        try:
+            with stop_on_signals():
+                run_experiment(
+                    experiment,
+                    run_dir,
+                    num_processes=backend.get("num_processes"),
+                    progress=bool(backend.get("progress", True)),
+                )
+        except RunStopped as stop:
+            print(
+                f"stopped by {stop.signal_name}; continue with resume_dir={run_dir}",
+                file=sys.stderr,
+            )
+            sys.exit(stop.exit_status)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SystemExit as done:
+        exit_now(done.code)
+    exit_now(0)

@@ -9,16 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from responserank.errors import ConfigError
-from responserank.synthetic.data import DatasetSpec, build_dataset_spec
 from responserank.synthetic.learner_spec import LearnerSpec
-from responserank.synthetic.seeding import size_key
+from responserank.synthetic.rundir import size_key
+from responserank.synthetic.trial_data import (
+    DatasetSpec,
+    build_dataset_spec,
+    resolve_stratum_aliases,
+)
 
 RESERVED_LEARNER_NAMES = ("metadata", "dataset_metrics")
+LEARNER_PRESETS = Path(__file__).resolve().parents[3] / "conf" / "synthetic" / "learner"
 _LEARNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -51,10 +57,10 @@ def _check_sizes(value: Any) -> tuple[float, ...]:
 
 
 def _check_learners(value: Any) -> tuple[LearnerSpec, ...]:
+    presets = ", ".join(sorted(p.stem for p in LEARNER_PRESETS.glob("*.yaml")))
     hint = (
-        "add one with +learner@learners.NAME=PRESET, presets in conf/synthetic/learner/ "
-        "(bt, rr, rr_pooled, rr_perm, rt_regression, rt_regression_perm, rapl_beta, rr_rapl, "
-        "rr_rapl_proxyperm)"
+        f"add one with +learner@learners.NAME=PRESET, presets in conf/synthetic/learner/ "
+        f"({presets})"
     )
     if not isinstance(value, Mapping) or not value:
         raise ConfigError(f"learners: no learner configured; {hint}")
@@ -99,7 +105,7 @@ class Experiment:
             raise ConfigError(f"dataset {dataset_cfg.get('name')!r}: {err}") from err
         backend = plain.get("execution_backend") or {}
         experiment = cls(
-            dataset_config=dict(dataset_cfg),
+            dataset_config=resolve_stratum_aliases(dict(dataset_cfg)),
             dataset=dataset,
             learners=_check_learners(plain.get("learners")),
             num_trials=_check_int(plain.get("num_trials"), "num_trials", 1),

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-LOSS_KINDS = ("bt", "rt_regression", "rr", "rapl_beta")
+from responserank.synthetic.ensemble import OBJECTIVES
+
+LOSS_KINDS = tuple(OBJECTIVES)
 RELIABILITY_SOURCES = ("none", "proxy", "permuted_proxy")
 WORTH_TRANSFORMS = ("exp", "sigmoid")
 SINGLETON_STRATA = ("keep", "drop")

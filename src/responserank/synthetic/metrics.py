@@ -62,24 +62,34 @@ def calibration_error(prob_first: np.ndarray, choice: np.ndarray) -> np.ndarray:
     return out.reshape(prob_first.shape[:-1])
 
 
+def _pl_log_likelihood_one(
+    pred_diff: np.ndarray, choice: np.ndarray, rt: np.ndarray, stratum: np.ndarray
+) -> float:
+    pred = torch.tensor(np.asarray(pred_diff, dtype=np.float64))
+    oriented = torch.where(torch.tensor(np.asarray(choice, dtype=bool)), pred, -pred)
+    group = torch.tensor(np.asarray(stratum, dtype=np.int64))
+    rank = torch.tensor(np.asarray(rt, dtype=np.float64))
+    terms = responserank_loss(oriented.reshape(1, -1)[0], rank, group, "none")
+    return -float(terms.reshape(1, -1).mean(dim=1)[0])
+
+
 def pl_log_likelihood(
     pred_diff: np.ndarray, choice: np.ndarray, rt: np.ndarray, stratum: np.ndarray
 ) -> np.ndarray:
     """Mean anchored Plackett-Luce log-likelihood per comparison of the observed RT ranking.
 
+    ``pred_diff`` is (E, T); ``choice``, ``rt`` and ``stratum`` are (T,) or (E, T).
     Within each stratum the comparisons are ranked by ascending RT (fastest = strongest) with
     log-worth = the predicted margin of the chosen option; the ResponseRank loss is its negative.
+    Computed fit by fit: the segmented loss over many fits at once can differ in the last bit
+    (its dense layout depends on all groups), and a fit's score must not depend on the others.
     """
-    pred = torch.as_tensor(np.asarray(pred_diff, dtype=np.float64))
-    members, n = pred.shape
-    chosen_first = torch.as_tensor(np.asarray(choice, dtype=bool)).expand(members, n)
-    oriented = torch.where(chosen_first, pred, -pred)
-    strata = torch.as_tensor(np.asarray(stratum, dtype=np.int64)).expand(members, n)
-    num_strata = int(strata.max()) + 1
-    group = torch.arange(members).unsqueeze(1) * num_strata + strata
-    rank = torch.as_tensor(np.asarray(rt, dtype=np.float64)).expand(members, n)
-    terms = responserank_loss(oriented.reshape(-1), rank.reshape(-1), group.reshape(-1), "none")
-    return -terms.reshape(members, n).mean(dim=1).numpy()
+    pred = np.asarray(pred_diff, dtype=np.float64)
+    shape = pred.shape
+    choice, rt, stratum = (np.broadcast_to(a, shape) for a in (choice, rt, stratum))
+    return np.array(
+        [_pl_log_likelihood_one(pred[e], choice[e], rt[e], stratum[e]) for e in range(shape[0])]
+    )
 
 
 def model_metrics(
@@ -88,20 +98,26 @@ def model_metrics(
     test: Mapping[str, np.ndarray],
     null_permutation: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """All model metrics for E fits of one trial: predictions (E, T) on its test comparisons.
+    """All model metrics for E fits: predictions (E, T) on their test comparisons.
 
-    ``null_permutation`` re-pairs true and predicted distances (a fixed random permutation of
-    the test comparisons): the ``*_shuffled`` correlations are what a model carrying no
-    information scores on this test set, a chance-level yardstick.
+    ``test`` holds u1, u2, choice, rt and stratum, each (T,) when all fits share one trial's test
+    set or (E, T) when fit e has its own (one trial per fit, as in a work unit of the grid). Every
+    metric of row e depends on row e alone, so scoring E fits at once gives the same numbers as
+    scoring each on its own.
+
+    ``null_permutation`` ((T,) or (E, T)) re-pairs true and predicted distances (a fixed random
+    permutation of the test comparisons): the ``*_shuffled`` correlations are what a model
+    carrying no information scores on this test set, a chance-level yardstick.
     """
-    u1, u2 = test["u1"], test["u2"]
+    u1, u2 = np.asarray(test["u1"]), np.asarray(test["u2"])
     true_diff = u1 - u2
     true_dist = np.abs(true_diff)
     pred_diff = np.asarray(pred1, dtype=np.float64) - np.asarray(pred2, dtype=np.float64)
     pred_dist = np.abs(pred_diff)
-    true_util = np.concatenate([u1, u2])
+    true_util = np.concatenate([u1, u2], axis=-1)
     pred_util = np.concatenate([pred1, pred2], axis=-1)
-    shuffled_dist = pred_dist[..., null_permutation]
+    permutation = np.broadcast_to(null_permutation, pred_dist.shape)
+    shuffled_dist = np.take_along_axis(pred_dist, permutation, axis=-1)
     return {
         "choice_accuracy": choice_accuracy(pred_diff, test["choice"]),
         "pearson_distance_correlation": batched_pearson(true_dist, pred_dist),

@@ -28,8 +28,8 @@ from responserank.synthetic.rundir import (
     cell_path,
     dataset_metrics_path,
     read_run_config,
+    size_key,
 )
-from responserank.synthetic.seeding import size_key
 
 DEFAULT_EXPERIMENT_DIR = Path("outputs/experiment_runner")
 RESERVED_KEYS = ("metadata", "dataset_metrics")

@@ -66,3 +66,8 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
     write_json_atomic(Path(run_dir) / MANIFEST, manifest)
+
+
+def size_key(fraction: float) -> str:
+    """The canonical text of a dataset-size fraction, as used in result files ("0.5", "1.0")."""
+    return repr(float(fraction))

@@ -39,11 +39,11 @@ from responserank.llm.data.filters import NoFilter
 from responserank.llm.data.partitioners import NoopPartitioner
 from responserank.llm.data.rank_transforms import NoTransform
 from responserank.llm.data.samplers import AnnotatorSampler
-from responserank.llm.data.seeding import step_rng
 from responserank.llm.data.signals import NoSignal
 from responserank.llm.data.stats import table_statistics
 from responserank.llm.data.stratifiers import GlobalStratifier
 from responserank.llm.data.targets import HardTarget
+from responserank.seeding import step_rng
 
 log = logging.getLogger(__name__)
 

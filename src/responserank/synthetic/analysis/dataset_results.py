@@ -19,7 +19,7 @@ import numpy as np
 from responserank.errors import ResultsFormatError
 from responserank.plotting import register_method
 from responserank.synthetic.results_layout import ABLATION_SUFFIX, DATASET_DISPLAY_NAMES
-from responserank.synthetic.seeding import size_key
+from responserank.synthetic.rundir import size_key
 
 RESERVED_KEYS = ("metadata", "dataset_metrics")
 CONFUSION_KEY = "test_confusion_matrix"

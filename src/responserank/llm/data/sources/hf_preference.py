@@ -45,9 +45,9 @@ from trl.data_utils import apply_chat_template, is_conversational, maybe_extract
 from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
 from responserank.llm.data.labels import STRENGTHS
 from responserank.llm.data.lengths import fits
-from responserank.llm.data.seeding import step_rng
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.split import holdout_mask
+from responserank.seeding import step_rng
 
 STRENGTH_KINDS = ("response_time", "stated_strength", "agreement_score", "rank")
 #: Column the strength of each kind is written to (the field its signal reads).

@@ -29,7 +29,6 @@ from responserank.llm.data.agreement import (
 from responserank.llm.data.degenerate import require_left
 from responserank.llm.data.labels import SIDE, STRENGTH, TIE
 from responserank.llm.data.lengths import fits
-from responserank.llm.data.seeding import step_rng
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.sources.multipref_schema import (
     MultiPrefTables,
@@ -44,6 +43,7 @@ from responserank.llm.data.sources.raw_rows import (
     read_local_config,
 )
 from responserank.llm.data.split import holdout_mask
+from responserank.seeding import step_rng
 
 DEFAULT_CONFIG = "default"
 BINARIZED_CONFIG = "human_overall_binarized"

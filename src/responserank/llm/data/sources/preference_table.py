@@ -34,10 +34,10 @@ from responserank.llm.data.degenerate import (
 from responserank.llm.data.errors import invalid_value, missing_columns
 from responserank.llm.data.labels import STRENGTHS
 from responserank.llm.data.lengths import fits
-from responserank.llm.data.seeding import step_rng
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.split import holdout_mask
 from responserank.reading import read_table
+from responserank.seeding import step_rng
 
 SIGNAL_KINDS = ("response_time", "stated_strength")
 

@@ -4,13 +4,14 @@ Comparison i pairs item i with item N + i. The first ``num_train_samples`` compa
 training set, the remaining ``num_test_samples`` the test set; dataset sizes are nested prefixes of
 the training set, and the test set is the same for every size and learner of a trial.
 
-Every comparison gets a uniform stratum id. With ``partition_rt_variability`` > 0, each stratum p
+Every comparison gets a uniform stratum id. With ``stratum_rt_variability`` > 0, each stratum p
 draws a multiplier m_p = |N(1, variability)| that scales all its response times (train and test):
 a confound between strata that ranking *within* strata removes.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,9 +21,11 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from responserank.seeding import numpy_rng, torch_generator
 from responserank.synthetic.generators import Responses
-from responserank.synthetic.seeding import numpy_rng, torch_generator
 from responserank.synthetic.strength import HyperbolicStrength
+
+log = logging.getLogger(__name__)
 
 
 class ItemDistribution(Protocol):
@@ -56,8 +59,8 @@ class DatasetSpec:
     strength: HyperbolicStrength
     num_train_samples: int = 50
     num_test_samples: int = 200
-    num_partitions: int = 5
-    partition_rt_variability: float = 3.0
+    num_strata: int = 5
+    stratum_rt_variability: float = 3.0
     utility_sd: float = 1.0
 
     def __post_init__(self) -> None:
@@ -66,12 +69,10 @@ class DatasetSpec:
             problems.append(f"num_train_samples={self.num_train_samples} (expected >= 1)")
         if self.num_test_samples < 2:
             problems.append(f"num_test_samples={self.num_test_samples} (expected >= 2)")
-        if self.num_partitions < 1:
-            problems.append(f"num_partitions={self.num_partitions} (expected >= 1)")
-        if self.partition_rt_variability < 0:
-            problems.append(
-                f"partition_rt_variability={self.partition_rt_variability} (expected >= 0)"
-            )
+        if self.num_strata < 1:
+            problems.append(f"num_strata={self.num_strata} (expected >= 1)")
+        if self.stratum_rt_variability < 0:
+            problems.append(f"stratum_rt_variability={self.stratum_rt_variability} (expected >= 0)")
         if not self.utility_sd > 0:
             problems.append(f"utility_sd={self.utility_sd} (expected > 0)")
         if problems:
@@ -140,13 +141,9 @@ def generate_trial(spec: DatasetSpec, master_seed: int, trial: int) -> TrialData
     responses = spec.responses(
         u1, u2, spec.strength, numpy_rng(master_seed, "trial", trial, "responses")
     )
-    stratum = numpy_rng(master_seed, "trial", trial, "strata").integers(
-        0, spec.num_partitions, size=n
-    )
+    stratum = numpy_rng(master_seed, "trial", trial, "strata").integers(0, spec.num_strata, size=n)
     scale_rng = numpy_rng(master_seed, "trial", trial, "stratum_rt_scale")
-    scale = np.abs(
-        1.0 + spec.partition_rt_variability * scale_rng.standard_normal(spec.num_partitions)
-    )
+    scale = np.abs(1.0 + spec.stratum_rt_variability * scale_rng.standard_normal(spec.num_strata))
     return TrialData(
         trial=trial,
         x1=items[:n],
@@ -164,9 +161,35 @@ def generate_trial(spec: DatasetSpec, master_seed: int, trial: int) -> TrialData
     )
 
 
+# Former names of stratum settings (the reference's configs and run records): alias -> key. A
+# stratum is a group of comparisons sharing one RT scale; a partition (README) is what a ranking
+# loss ranks within, which the synthetic learners take to be the strata.
+STRATUM_KEY_ALIASES = {
+    "num_partitions": "num_strata",
+    "partition_rt_variability": "stratum_rt_variability",
+}
+
+
+def resolve_stratum_aliases(values: dict[str, Any]) -> dict[str, Any]:
+    """Replace a set alias by its key; an alias that is null (the YAML default) is dropped."""
+    for alias, key in STRATUM_KEY_ALIASES.items():
+        if alias not in values:
+            continue
+        value = values.pop(alias)
+        if value is not None:
+            log.info("dataset.%s is the former name of dataset.%s; using %s", alias, key, value)
+            values[key] = value
+    return values
+
+
 def build_dataset_spec(cfg: Any) -> DatasetSpec:
-    """A ``DatasetSpec`` from the ``dataset`` config node (instantiating its ``_target_`` parts)."""
-    node = OmegaConf.create(cfg) if not OmegaConf.is_config(cfg) else cfg
+    """A ``DatasetSpec`` from the ``dataset`` config node (instantiating its ``_target_`` parts).
+
+    ``num_partitions`` and ``partition_rt_variability`` are accepted as the former names of
+    ``num_strata`` and ``stratum_rt_variability``; when set (not null) they take precedence.
+    """
+    plain = cfg if not OmegaConf.is_config(cfg) else OmegaConf.to_container(cfg, resolve=True)
+    node = OmegaConf.create(resolve_stratum_aliases(dict(plain)))
     known = {
         "name",
         "items",
@@ -175,8 +198,8 @@ def build_dataset_spec(cfg: Any) -> DatasetSpec:
         "strength",
         "num_train_samples",
         "num_test_samples",
-        "num_partitions",
-        "partition_rt_variability",
+        "num_strata",
+        "stratum_rt_variability",
         "utility_sd",
     }
     unknown = sorted(set(node.keys()) - known)
@@ -194,7 +217,7 @@ def build_dataset_spec(cfg: Any) -> DatasetSpec:
         strength=HyperbolicStrength(**OmegaConf.to_container(OmegaConf.create(strength_cfg))),
         num_train_samples=int(node.get("num_train_samples", 50)),
         num_test_samples=int(node.get("num_test_samples", 200)),
-        num_partitions=int(node.get("num_partitions", 5)),
-        partition_rt_variability=float(node.get("partition_rt_variability", 3.0)),
+        num_strata=int(node.get("num_strata", 5)),
+        stratum_rt_variability=float(node.get("stratum_rt_variability", 3.0)),
         utility_sd=float(node.get("utility_sd", 1.0)),
     )
