@@ -17,6 +17,7 @@ from responserank.losses import (
     margin_from_correctness,
     margin_loss,
     p_from_correctness,
+    ranking_layout,
     rapl_beta_loss,
     rapl_eps_loss,
     responserank_loss,
@@ -230,6 +231,70 @@ def test_empty_and_bad_inputs():
         bt_loss(torch.zeros(2), reduction="avg")
     with pytest.raises(ValueError, match="1-D"):
         bt_loss(torch.zeros(2, 2))
+
+
+def _loss_and_grad(margin, beta, reduction, **rankings):
+    u = margin.clone().requires_grad_(True)
+    out = responserank_loss(u, reduction=reduction, beta=beta, **rankings)
+    (out if out.dim() == 0 else out.sum()).backward()
+    return out.detach(), u.grad
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ranked_comparisons(),
+    st.sampled_from(["none", "sum", "mean"]),
+    st.booleans(),
+    st.integers(0, 2**31 - 1),
+)
+def test_precomputed_layout_is_bit_identical(case, reduction, with_beta, seed):
+    """One layout reused for several margins gives the bits (value and gradient) of a plain call."""
+    _, rank, group = case
+    rank, group = _t(rank, torch.float32), torch.tensor(group)
+    layout = ranking_layout(rank, group)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(3):
+        margin = torch.randn(len(group), generator=gen) * 4
+        beta = torch.rand(len(group), generator=gen) * 2 if with_beta else None
+        plain = _loss_and_grad(margin, beta, reduction, rank=rank, group=group)
+        reused = _loss_and_grad(margin, beta, reduction, rank=None, group=None, layout=layout)
+        for want, got in zip(plain, reused, strict=True):
+            assert torch.equal(want, got)
+            assert want.numpy().tobytes() == got.numpy().tobytes()
+
+
+def test_precomputed_layout_with_size_buckets_is_bit_identical():
+    """One long group beside many singletons takes the bucketed path; the layout keeps it."""
+    rng = np.random.default_rng(4)
+    n_long, n_single = 300, 500
+    rank = _t(rng.permutation(n_long + n_single).tolist(), torch.float32)
+    group = torch.tensor([0] * n_long + list(range(1, n_single + 1)))[rng.permutation(800)]
+    layout = ranking_layout(rank, group)
+    assert len(layout.blocks) > 1
+    margin = _t(rng.normal(size=800).tolist(), torch.float32)
+    plain = _loss_and_grad(margin, None, "none", rank=rank, group=group)
+    reused = _loss_and_grad(margin, None, "none", rank=None, group=None, layout=layout)
+    for want, got in zip(plain, reused, strict=True):
+        assert want.numpy().tobytes() == got.numpy().tobytes()
+
+
+def test_layout_checks_its_inputs():
+    rank, group = _t([0.0, 1.0, 1.0]), torch.tensor([3, 3, 3])
+    with pytest.raises(ValueError, match=r"group\(s\) 3"):
+        ranking_layout(rank, group, allow_ties=False)
+    with pytest.raises(ValueError, match="NaN"):
+        ranking_layout(_t([0.0, float("nan")]), torch.tensor([0, 0]))
+    with pytest.raises(TypeError, match="integer"):
+        ranking_layout(rank, _t([0.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="same shape"):
+        ranking_layout(rank, torch.tensor([0, 0]))
+    layout = ranking_layout(rank, group)
+    with pytest.raises(ValueError, match="layout 3"):
+        responserank_loss(torch.zeros(2), None, None, layout=layout)
+    with pytest.raises(ValueError, match="rank and group, or a layout"):
+        responserank_loss(torch.zeros(3), None, group)
+    empty = ranking_layout(torch.zeros(0), torch.zeros(0, dtype=torch.long))
+    assert float(responserank_loss(torch.zeros(0), None, None, layout=empty)) == 0.0
 
 
 # ----------------------------------------------------------------------------------------------

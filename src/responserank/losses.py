@@ -19,6 +19,7 @@ the caller's job, at a point where the value is on the host anyway.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -288,15 +289,24 @@ def _size_buckets(seg_lengths: torch.Tensor) -> list[torch.Tensor | None]:
     return [size_class == cls for cls in torch.unique(size_class).tolist()]
 
 
-def _segmented_suffix_logsumexp(values: torch.Tensor, seg_id: torch.Tensor) -> torch.Tensor:
-    """log(sum_{j >= k, same segment} exp(values_j)) for contiguous segments.
+@dataclass(frozen=True)
+class _DenseBlock:
+    """Segments laid out as rows of a (num_rows, width) matrix, positions from the segment end.
 
-    Segments become rows of a dense matrix, positions counted from the segment's end, so that
-    torch's stable forward ``logcumsumexp`` gives the suffix sums. The loop below runs over at most
-    log2(N) size buckets (usually one), never over segments or positions.
+    ``item_mask`` (bool, N) selects the sorted items in this block (None: every item).
     """
-    n = values.numel()
-    device = values.device
+
+    num_rows: int
+    width: int
+    rows: torch.Tensor
+    cols: torch.Tensor
+    item_mask: torch.Tensor | None
+
+
+def _segment_blocks(seg_id: torch.Tensor) -> list[_DenseBlock]:
+    """The dense layout of contiguous segments of ``seg_id`` (N,): one block per size bucket."""
+    n = seg_id.numel()
+    device = seg_id.device
     starts_mask = torch.ones(n, dtype=torch.bool, device=device)
     starts_mask[1:] = seg_id[1:] != seg_id[:-1]
     seg_index = torch.cumsum(starts_mask, 0) - 1
@@ -308,30 +318,109 @@ def _segmented_suffix_logsumexp(values: torch.Tensor, seg_id: torch.Tensor) -> t
 
     buckets = _size_buckets(seg_lengths)
     if buckets == [None]:
-        dense = values.new_full((seg_lengths.numel(), int(seg_lengths.max())), float("-inf"))
-        dense = dense.index_put((seg_index, pos_from_end), values)
-        return torch.logcumsumexp(dense, dim=1)[seg_index, pos_from_end]
-
-    out = torch.empty_like(values)
+        width = int(seg_lengths.max())
+        return [_DenseBlock(seg_lengths.numel(), width, seg_index, pos_from_end, None)]
+    blocks = []
     for in_bucket in buckets:
         row_of_seg = torch.cumsum(in_bucket, 0) - 1
         item_mask = in_bucket[seg_index]
-        rows = row_of_seg[seg_index[item_mask]]
-        cols = pos_from_end[item_mask]
-        width = int(seg_lengths[in_bucket].max())
-        dense = values.new_full((int(in_bucket.sum()), width), float("-inf"))
-        dense = dense.index_put((rows, cols), values[item_mask])
-        out = out.masked_scatter(item_mask, torch.logcumsumexp(dense, dim=1)[rows, cols])
+        blocks.append(
+            _DenseBlock(
+                num_rows=int(in_bucket.sum()),
+                width=int(seg_lengths[in_bucket].max()),
+                rows=row_of_seg[seg_index[item_mask]],
+                cols=pos_from_end[item_mask],
+                item_mask=item_mask,
+            )
+        )
+    return blocks
+
+
+def _segmented_suffix_logsumexp(values: torch.Tensor, blocks: list[_DenseBlock]) -> torch.Tensor:
+    """log(sum_{j >= k, same segment} exp(values_j)) for the contiguous segments of ``blocks``.
+
+    Segments become rows of a dense matrix, positions counted from the segment's end, so that
+    torch's stable forward ``logcumsumexp`` gives the suffix sums. The loop below runs over at most
+    log2(N) size buckets (usually one), never over segments or positions.
+    """
+    if len(blocks) == 1 and blocks[0].item_mask is None:
+        (block,) = blocks
+        dense = values.new_full((block.num_rows, block.width), float("-inf"))
+        dense = dense.index_put((block.rows, block.cols), values)
+        return torch.logcumsumexp(dense, dim=1)[block.rows, block.cols]
+
+    out = torch.empty_like(values)
+    for block in blocks:
+        dense = values.new_full((block.num_rows, block.width), float("-inf"))
+        dense = dense.index_put((block.rows, block.cols), values[block.item_mask])
+        out = out.masked_scatter(
+            block.item_mask, torch.logcumsumexp(dense, dim=1)[block.rows, block.cols]
+        )
     return out
+
+
+@dataclass(frozen=True)
+class RankingLayout:
+    """The Plackett-Luce rankings of ``responserank_loss`` for fixed ranks and groups.
+
+    Everything the loss derives from ``rank`` and ``group`` alone (the sort order, the segment
+    boundaries, the dense gather indices) is integer work that does not depend on the margins;
+    build it once with :func:`ranking_layout` and pass it as ``layout=`` to evaluate the loss for
+    many margins (a training loop's epochs) with exactly the float operations of a call without
+    it. ``num_items`` is N; ``order`` (int64, N) sorts by (group, rank, input position).
+    """
+
+    num_items: int
+    order: torch.Tensor
+    blocks: list[_DenseBlock]
+
+
+def ranking_layout(
+    rank: torch.Tensor, group: torch.Tensor, allow_ties: bool = True
+) -> RankingLayout:
+    """The rankings of ``responserank_loss`` for ``rank`` (N,) and integer ``group`` (N,).
+
+    Raises ValueError for NaN ranks, shape mismatches or (with ``allow_ties=False``) tied ranks
+    inside a group, TypeError for a non-integer group: the checks of ``responserank_loss``.
+    """
+    rank = torch.as_tensor(rank)
+    group = torch.as_tensor(group, device=rank.device)
+    if rank.dim() != 1 or group.shape != rank.shape:
+        raise ValueError(
+            f"rank and group must be 1-D of the same shape, got {tuple(rank.shape)} and "
+            f"{tuple(group.shape)}"
+        )
+    if group.is_floating_point() or group.dtype == torch.bool:
+        raise TypeError("group must be an integer tensor")
+    n = rank.numel()
+    if n == 0:
+        return RankingLayout(0, torch.zeros(0, dtype=torch.int64, device=rank.device), [])
+    if rank.is_floating_point() and bool(torch.isnan(rank).any()):
+        raise ValueError("rank contains NaN")
+
+    order = _group_rank_order(rank, group)
+    sorted_group = group[order]
+    if not allow_ties:
+        sorted_rank = rank[order]
+        tied = (sorted_group[1:] == sorted_group[:-1]) & (sorted_rank[1:] == sorted_rank[:-1])
+        if bool(tied.any()):
+            bad = torch.unique(sorted_group[1:][tied]).tolist()
+            shown = ", ".join(str(g) for g in bad[:10]) + (" ..." if len(bad) > 10 else "")
+            raise ValueError(
+                f"tied ranks within group(s) {shown}; pass allow_ties=True or make the ranks "
+                "unique inside each group (e.g. a round_robin_auto partitioner)"
+            )
+    return RankingLayout(n, order, _segment_blocks(sorted_group))
 
 
 def responserank_loss(
     margin: torch.Tensor,
-    rank: torch.Tensor,
-    group: torch.Tensor,
+    rank: torch.Tensor | None,
+    group: torch.Tensor | None,
     reduction: Reduction = "sum",
     allow_ties: bool = True,
     beta: torch.Tensor | float | None = None,
+    layout: RankingLayout | None = None,
 ) -> torch.Tensor:
     """Anchored Plackett-Luce loss over comparisons ranked by preference strength (ResponseRank).
 
@@ -369,6 +458,10 @@ def responserank_loss(
     group; with ``allow_ties=True`` tied comparisons keep their input order (stable sort), so the
     result is deterministic for a given input and a shuffled batch gives a random tie order.
 
+    ``layout``: the rankings precomputed by ``ranking_layout(rank, group, allow_ties)`` (then
+    ``rank`` and ``group`` are ignored and may be None); the result is bit for bit that of the
+    call with ``rank`` and ``group``.
+
     Shapes: margin, rank, group (N,); group integer. reduction: "sum" over all comparisons,
     "mean" = sum / N, "none" = one term per comparison in input order (N,). One sort, segmented
     suffix log-sum-exp, no Python loop over groups or positions. Raises LossParameterError for a
@@ -376,40 +469,32 @@ def responserank_loss(
     mismatches, TypeError for a non-integer group.
     """
     u = _check_margin(margin)
-    n = u.numel()
-    rank = torch.as_tensor(rank, device=u.device)
-    group = torch.as_tensor(group, device=u.device)
-    if rank.shape != u.shape or group.shape != u.shape:
-        raise ValueError(
-            f"margin, rank and group must have the same shape, got {tuple(u.shape)}, "
-            f"{tuple(rank.shape)} and {tuple(group.shape)}"
-        )
-    if group.is_floating_point() or group.dtype == torch.bool:
-        raise TypeError("group must be an integer tensor")
+    if layout is None:
+        if rank is None or group is None:
+            raise ValueError("responserank_loss needs rank and group, or a layout")
+        rank = torch.as_tensor(rank, device=u.device)
+        group = torch.as_tensor(group, device=u.device)
+        if rank.shape != u.shape or group.shape != u.shape:
+            raise ValueError(
+                f"margin, rank and group must have the same shape, got {tuple(u.shape)}, "
+                f"{tuple(rank.shape)} and {tuple(group.shape)}"
+            )
+        if group.is_floating_point() or group.dtype == torch.bool:
+            raise TypeError("group must be an integer tensor")
+    elif layout.num_items != u.numel():
+        raise ValueError(f"margin has {u.numel()} entries, the ranking layout {layout.num_items}")
     log_worth = u
     if beta is not None:
         _check_parameter(beta, "beta", 0.0)
         log_worth = _as_float(beta, u, "beta") * u
-    if n == 0:
+    if u.numel() == 0:
         return _reduce(u.new_zeros(0), reduction, margin.dtype)
-    if rank.is_floating_point() and bool(torch.isnan(rank).any()):
-        raise ValueError("rank contains NaN")
+    if layout is None:
+        layout = ranking_layout(rank, group, allow_ties)
 
-    order = _group_rank_order(rank, group)
-    sorted_group = group[order]
-    if not allow_ties:
-        sorted_rank = rank[order]
-        tied = (sorted_group[1:] == sorted_group[:-1]) & (sorted_rank[1:] == sorted_rank[:-1])
-        if bool(tied.any()):
-            bad = torch.unique(sorted_group[1:][tied]).tolist()
-            shown = ", ".join(str(g) for g in bad[:10]) + (" ..." if len(bad) > 10 else "")
-            raise ValueError(
-                f"tied ranks within group(s) {shown}; pass allow_ties=True or make the ranks "
-                "unique inside each group (e.g. a round_robin_auto partitioner)"
-            )
-
+    order = layout.order
     sorted_worth = log_worth[order]
-    suffix = _segmented_suffix_logsumexp(sorted_worth, sorted_group)
+    suffix = _segmented_suffix_logsumexp(sorted_worth, layout.blocks)
     sorted_terms = F.softplus(suffix) - sorted_worth  # log(sum exp + anchor exp(0)) - s_k
     if reduction != "none":
         return _reduce(sorted_terms, reduction, margin.dtype)
@@ -418,11 +503,13 @@ def responserank_loss(
 
 
 __all__ = [
+    "RankingLayout",
     "beta_from_correctness",
     "bt_loss",
     "margin_from_correctness",
     "margin_loss",
     "p_from_correctness",
+    "ranking_layout",
     "rapl_beta_loss",
     "rapl_eps_loss",
     "responserank_loss",

@@ -23,7 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from responserank.losses import bt_loss, rapl_beta_loss, responserank_loss, rt_regression_loss
+from responserank.losses import (
+    bt_loss,
+    ranking_layout,
+    rapl_beta_loss,
+    responserank_loss,
+    rt_regression_loss,
+)
 from responserank.synthetic.mlp import LayerParams, ensemble_forward, stack_members
 from responserank.synthetic.strength import HyperbolicStrength
 
@@ -185,6 +191,8 @@ def _rr_objective(
     weight = torch.where(kept, 1.0 / kept_per_member.clamp(min=1.0)[batch.member], 0.0)
     sigmoid_shift = math.log(2.0)
     beta = _beta(spec, batch)
+    # The rankings depend on the response times and groups only: sorted once, reused every epoch.
+    layout = ranking_layout(batch.rt, group)
 
     def objective(margin: torch.Tensor) -> torch.Tensor:
         log_worth = _oriented(batch, margin)
@@ -192,7 +200,7 @@ def _rr_objective(
             # worth = sigmoid(e) for every comparison and the anchor (e = 0); scaling all worths
             # by 2 leaves the likelihood unchanged and gives the anchor log-worth 0.
             log_worth = torch.nn.functional.logsigmoid(log_worth) + sigmoid_shift
-        terms = responserank_loss(log_worth, batch.rt, group, reduction="none", beta=beta)
+        terms = responserank_loss(log_worth, None, None, reduction="none", beta=beta, layout=layout)
         return _per_member_sum(batch, terms * weight)
 
     return objective
