@@ -10,7 +10,8 @@ from transformers import TrainerCallback
 from responserank.llm.evaluation.base import EvalSuite
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import run_suites
-from responserank.llm.tracking import RunRecord, WandbMirror
+from responserank.llm.run_record import RunRecord
+from responserank.llm.wandb_mirror import WandbMirror
 
 
 class EvalSuitesCallback(TrainerCallback):
@@ -53,13 +54,25 @@ class RunRecordCallback(TrainerCallback):
     heartbeat fresh so that a concurrent launch of the same run sees it is taken.
 
     Evaluation rows also carry ``train/loss``: the mean training loss logged since the previous
-    evaluation (the epoch's training loss when evaluating once per epoch).
+    evaluation (the epoch's training loss when evaluating once per epoch). A run resumed in the
+    middle of an epoch takes the losses logged before the interruption from the checkpoint's
+    ``trainer_state.json`` (its ``log_history``), so the epoch's mean is the one an uninterrupted
+    run reports.
     """
 
     def __init__(self, record: RunRecord, mirror: WandbMirror) -> None:
         self.record = record
         self.mirror = mirror
         self._losses: list[float] = []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        """Losses logged since the last evaluation in a resumed state (empty on a fresh run)."""
+        self._losses = []
+        for entry in state.log_history:
+            if any(key.startswith("eval/") for key in entry):
+                self._losses = []
+            elif "loss" in entry:
+                self._losses.append(float(entry["loss"]))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:

@@ -3,7 +3,8 @@
     python -m responserank.llm.true_arm runs/llm/<group>/<group>-1.0-42 ... \\
         --out results/rapl/lie_true_arm.csv
 
-Each argument is the run directory of one ``experiment=true_value_head`` run (one per TRUE fold).
+Each argument is the run directory of one finished ``experiment=true_value_head`` run (one per
+TRUE fold; a run still running, stopped or failed is refused).
 For every run the saved model scores the TRUE calibration split of its fold, a logistic
 calibration is fitted there, and all 1,000 LIE comparisons are scored in both A/B orders. The
 output CSV holds ``IDs`` and, averaged over the runs, ``<column>_order1``, ``<column>_order2`` and
@@ -29,6 +30,7 @@ from responserank.llm.data.sources.true import load_true_split
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
+from responserank.llm.run_lifecycle import finished_record
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,8 @@ def run_predictions(
     """Calibrated LIE correctness predictions of one finished true_value_head run."""
     from responserank.llm.evaluate import load_reward_model
 
-    config_file = run_dir / "config.yaml"
+    record = finished_record(run_dir)
+    config_file = record.path / "config.yaml"
     if not config_file.is_file():
         raise FileNotFoundError(f"{run_dir}: no config.yaml; pass run directories of trained runs")
     cfg = OmegaConf.load(config_file)
@@ -57,7 +60,7 @@ def run_predictions(
         )
     path = true_path or (dataset.path if dataset.get("variant") == "original" else None)
     cal = load_true_split(path, int(dataset.fold), "cal", str(dataset.layout))
-    model, tokenizer = load_reward_model(run_dir / "model")
+    model, tokenizer = load_reward_model(record.model_dir)
     length = max_length or int(cfg.training.max_length)
     scorer = RewardModelScorer(model, tokenizer, batch_size, length)
     calibrator = fit_probability_calibrator(
