@@ -111,3 +111,48 @@ def test_command_line_writes_the_same_fixture(tmp_path, capsys):
     direct = write_multipref_fixture(tmp_path / "direct", 7, seed=2)
     name = "data/train-00000-of-00001.parquet"
     assert (tmp_path / "cli" / name).read_bytes() == (direct / name).read_bytes()
+
+
+@pytest.fixture
+def isolated_datasets_cache(tmp_path, monkeypatch):
+    """Keep ``datasets``' Arrow cache of the fixture inside the test's folder."""
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf_cache")
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "jsonl"])
+def test_dataset_card_lets_load_dataset_read_every_config(
+    tmp_path, isolated_datasets_cache, file_format
+):
+    import datasets
+
+    root = write_multipref_fixture(tmp_path / "mp", 12, seed=3, file_format=file_format)
+    default_rows, binarized_rows = multipref_fixture_rows(12, seed=3)
+    ids = [r["comparison_id"] for r in default_rows]
+    for config, expected in (
+        ("default", default_rows),
+        ("human_overall_binarized", binarized_rows),
+    ):
+        loaded = datasets.load_dataset(str(root), config, split="train")
+        assert loaded["comparison_id"] == ids
+        assert loaded.to_list()[0]["comparison_id"] == expected[0]["comparison_id"]
+    judged = datasets.load_dataset(str(root), "gpt4_overall_binarized", split="train").to_list()
+    assert [r["comparison_id"] for r in judged] == ids
+    for row, raw in zip(judged, default_rows, strict=True):
+        pair = {row["chosen"][1]["content"], row["rejected"][1]["content"]}
+        assert pair == {raw["completion_a"], raw["completion_b"]}
+    assert (root / "README.md").read_text().startswith("---\nconfigs:\n- config_name: default\n")
+
+
+def test_gpt4_judge_does_not_move_the_other_configs(tmp_path):
+    root = write_multipref_fixture(tmp_path, 200, seed=6)
+    default_rows, binarized_rows = multipref_fixture_rows(200, seed=6)
+    assert pq.read_table(root / "data" / "train-00000-of-00001.parquet").to_pylist() == default_rows
+    stored = pq.read_table(root / "human_overall_binarized" / "train-00000-of-00001.parquet")
+    assert stored.to_pylist() == binarized_rows
+    judged = pq.read_table(root / "gpt4_overall_binarized" / "train-00000-of-00001.parquet")
+    human_first = [
+        r["chosen"] == b["chosen"] for r, b in zip(judged.to_pylist(), binarized_rows, strict=True)
+    ]
+    assert 0.5 < np.mean(human_first) < 1.0  # a judge of the same qualities, with its own noise

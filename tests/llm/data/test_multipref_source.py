@@ -95,7 +95,7 @@ def test_agreement_variants_follow_the_dataset_options(multipref_dir, tokenizer)
 
 
 def test_test_rows_carry_the_binarized_labels(multipref_dir, tokenizer):
-    tables = _load(multipref_dir, tokenizer)
+    tables = _load(multipref_dir, tokenizer, keep_test_ties=True)
     _, binarized = _by_id()
     assert len(tables.eval) == 10
     assert not set(tables.eval["comparison_id"]) & set(tables.train["comparison_id"])
@@ -104,6 +104,19 @@ def test_test_rows_carry_the_binarized_labels(multipref_dir, tokenizer):
         assert row.chosen == label["chosen"][1]["content"]
         assert row.rejected == label["rejected"][1]["content"]
         assert row.tie_is_common == label["tie_is_common"]
+
+
+def test_held_out_comparisons_that_mostly_tied_are_dropped_and_counted(multipref_dir, tokenizer):
+    kept = _load(multipref_dir, tokenizer, seed=3, test_size=30, keep_test_ties=True)
+    dropped = _load(multipref_dir, tokenizer, seed=3, test_size=30)
+    _, binarized = _by_id()
+    common = {c for c in kept.eval["comparison_id"] if binarized[c]["tie_is_common"]}
+    assert 0 < len(common) < len(kept.eval)  # the fixture holds both kinds in the test split
+    assert set(dropped.eval["comparison_id"]) == set(kept.eval["comparison_id"]) - common
+    assert dropped.dropped["test_common_ties"] == len(common)
+    assert kept.dropped["test_common_ties"] == 0
+    assert dropped.counts["test_comparisons"] == kept.counts["test_comparisons"] == 30
+    pd.testing.assert_frame_equal(dropped.train, kept.train)
 
 
 def test_jsonl_and_saved_dataset_copies_load_identically(multipref_dir, tokenizer, tmp_path):
@@ -191,3 +204,18 @@ def test_unreachable_hub_points_to_a_local_copy(tokenizer):
     source = MultiPrefSource(hub_id="responserank-tests/does-not-exist", test_size=1)
     with pytest.raises(DataValidationError, match=r"dataset\.path"):
         source.load(tokenizer, 512, 0)
+
+
+def test_hub_code_path_reads_the_fixture_like_a_local_copy(
+    multipref_dir, tokenizer, tmp_path, monkeypatch
+):
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf_cache")
+    local = _load(multipref_dir, tokenizer)
+    hub = MultiPrefSource(hub_id=str(multipref_dir), path=None, test_size=10).load(
+        tokenizer, 512, 0
+    )
+    pd.testing.assert_frame_equal(hub.train, local.train)
+    pd.testing.assert_frame_equal(hub.eval, local.eval)
+    assert hub.dropped == local.dropped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from responserank.errors import ConfigError
 from responserank.llm.data.prepare import CORE_COLUMNS, prepare_data
 from responserank.llm.data.stats import format_stats
 
@@ -148,7 +150,9 @@ def test_fraction_sampling_and_stats(compose_cfg, tokenizer):
     assert len(half.train) == round(0.5 * n)
     assert half.stats["dropped"]["fraction_sampling"] == n - round(0.5 * n)
     stats = full.stats
-    assert stats["sizes"] == {"train": n, "eval": 10}
+    # held-out comparisons whose annotators mostly tied leave the 10-comparison test split
+    assert stats["dropped"]["test_common_ties"] > 0
+    assert stats["sizes"] == {"train": n, "eval": 10 - stats["dropped"]["test_common_ties"]}
     assert stats["source"]["comparisons_loaded"] == 60
     assert stats["dropped"]["ties"] + n == stats["source"]["train_comparisons"]
     assert stats["train"]["partitions"]["count"] == 1
@@ -168,7 +172,37 @@ def test_random_filter_leaves_singletons(compose_cfg, tokenizer):
     removed = round(0.25 * len(train))
     assert train["rank"].isna().sum() == removed == prepared.stats["ranks_removed_by_filter"]
     assert prepared.stats["train"]["partitions"]["singletons"] == removed
-    assert prepared.stats["components"]["filter"] == "RandomFilter(fraction=0.25)"
+    assert prepared.stats["components"]["filter"] == "RandomFilter(fraction=0.25, rounding='round')"
+
+
+def test_published_filter_order_filters_the_sampled_rows_with_a_floor_count(compose_cfg, tokenizer):
+    options = ("signal=agreement", "filter=random_filter", "experiment.train_filter.fraction=0.3")
+    ours = prepare_data(compose_cfg(*options, "experiment.fraction=0.5"), tokenizer)
+    published = prepare_data(
+        compose_cfg(
+            *options,
+            "experiment.fraction=0.5",
+            "+experiment.rank_filter_order=after_sampling",
+            "experiment.train_filter.rounding=floor",
+        ),
+        tokenizer,
+    )
+    n_sampled = len(published.train)
+    assert n_sampled == len(ours.train)
+    # published order: exactly floor(f * n) of the sampled rows lose their rank
+    removed = math.floor(0.3 * n_sampled)
+    assert published.train["rank"].isna().sum() == removed
+    assert published.stats["ranks_removed_by_filter"] == removed
+    assert published.stats["rank_filter_order"] == "after_sampling"
+    # default order: the filter saw the whole table, so the sampled share varies around f
+    assert ours.stats["rank_filter_order"] == "before_sampling"
+    whole_table = len(prepare_data(compose_cfg(*options), tokenizer).train)
+    assert ours.stats["ranks_removed_by_filter"] == round(0.3 * whole_table)
+
+
+def test_unknown_rank_filter_order_names_the_key(compose_cfg, tokenizer):
+    with pytest.raises(ConfigError, match=r"experiment\.rank_filter_order must be one of"):
+        prepare_data(compose_cfg("+experiment.rank_filter_order=sometimes"), tokenizer)
 
 
 def test_field_filter_keeps_only_matching_ranks(compose_cfg, tokenizer):

@@ -6,6 +6,7 @@ a new rank array and never drops rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,17 +23,28 @@ class NoFilter:
         return rank.copy()
 
 
-class RandomFilter:
-    """Remove the ranks of round(fraction * n) randomly chosen ranked rows."""
+ROUNDING = {"round": round, "floor": math.floor}
 
-    def __init__(self, fraction: float) -> None:
+
+class RandomFilter:
+    """Remove the ranks of ``rounding(fraction * n)`` randomly chosen ranked rows.
+
+    ``rounding="floor"`` removes exactly floor(fraction * n), as the published runs did; the
+    default rounds to the nearest count (the two differ by at most one row).
+    """
+
+    def __init__(self, fraction: float, rounding: str = "round") -> None:
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"filter fraction must be in [0, 1], got {fraction}")
+        if rounding not in ROUNDING:
+            raise ValueError(f"filter rounding must be one of {sorted(ROUNDING)}, got {rounding!r}")
         self.fraction = fraction
+        self.rounding = rounding
 
     def apply(self, table: pd.DataFrame, rank: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         ranked = np.flatnonzero(~np.isnan(rank))
-        removed = rng.choice(ranked, size=round(self.fraction * ranked.size), replace=False)
+        count = int(ROUNDING[self.rounding](self.fraction * ranked.size))
+        removed = rng.choice(ranked, size=count, replace=False)
         result = rank.copy()
         result[removed] = np.nan
         return result

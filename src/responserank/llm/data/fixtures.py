@@ -1,12 +1,16 @@
 """A small synthetic MultiPref in the exact hub schema, for tests and offline demos.
 
-``write_multipref_fixture(path, n_comparisons, seed)`` writes both configs in the hub repository
-layout, so ``dataset.path=<path>`` loads it like a downloaded copy of ``allenai/multipref``::
+``write_multipref_fixture(path, n_comparisons, seed)`` writes the three configs in the layout of the
+hub repository ``allenai/multipref`` (revision 1291023, the ``main`` branch since early 2025)::
 
+    <path>/README.md                                             dataset card with a ``configs:`` block
     <path>/data/train-00000-of-00001.parquet                     config "default"
+    <path>/gpt4_overall_binarized/train-00000-of-00001.parquet   config "gpt4_overall_binarized"
     <path>/human_overall_binarized/train-00000-of-00001.parquet  config "human_overall_binarized"
 
-(``file_format="jsonl"`` writes ``train.jsonl`` files instead.) From the shell:
+(``file_format="jsonl"`` writes ``train-00000-of-00001.jsonl`` files instead.) Because of the card,
+``datasets.load_dataset(<path>, "human_overall_binarized")`` works as it does on the hub id, so
+both ``dataset.path=<path>`` and ``dataset.hub_id=<path>`` load it like ``allenai/multipref``. From the shell:
 ``python -m responserank.llm.data.fixtures <path> --comparisons 300 --seed 0``. The data carry real strength
 information. Every response has a latent quality q ~ N(0, 1) and is assembled from short sentences,
 each drawn from a vocabulary of "good" phrases with probability sigmoid(2 q) and from "weak" phrases
@@ -16,7 +20,9 @@ are less noisy) and answers Tie for |d| < 0.25, slightly better for |d| < 1, cle
 Time spent grows with text length and the annotator's own pace and shrinks with |q_A - q_B|, so
 agreement, stated strength and response time all track the true preference strength. The binarized
 config picks the side with the larger summed ordinal vote (the better latent side when the vote is
-even) and sets ``tie_is_common`` when Tie is the most frequent vote.
+even) and sets ``tie_is_common`` when Tie is the most frequent vote. The GPT-4 config stands in for
+an automatic judge: it sees q_A - q_B + N(0, 0.3^2) from a separate random stream (so the other
+configs do not depend on it), prefers the side that looks better and marks |d| < 0.25 as a tie.
 """
 
 from __future__ import annotations
@@ -39,6 +45,16 @@ from responserank.llm.data.labels import (
     TIE,
     ordinal,
 )
+
+# Config name -> folder, as in the hub repository (the card's ``configs:`` block).
+CONFIG_FOLDERS = {
+    "default": "data",
+    "gpt4_overall_binarized": "gpt4_overall_binarized",
+    "human_overall_binarized": "human_overall_binarized",
+}
+SHARD_NAME = "train-00000-of-00001"
+JUDGE_STREAM = 1  # random stream of the GPT-4 stand-in, apart from the main stream
+JUDGE_NOISE = 0.3
 
 GOOD_PHRASES = (
     "Here is a clear answer with the key steps laid out in order.",
@@ -199,15 +215,50 @@ def _binarized(row: dict[str, Any], quality_a: float, quality_b: float) -> dict[
     }
 
 
+def _judged(row: dict[str, Any], perceived: float) -> dict[str, Any]:
+    """A ``*_overall_binarized`` row from one judge's perceived difference q_A - q_B."""
+    first, second = ("a", "b") if perceived >= 0 else ("b", "a")
+    return {
+        "comparison_id": row["comparison_id"],
+        "prompt_id": row["prompt_id"],
+        "prompt": row["text"],
+        "chosen": _conversation(row["text"], row[f"completion_{first}"]),
+        "chosen_model": row[f"model_{first}"],
+        "rejected": _conversation(row["text"], row[f"completion_{second}"]),
+        "rejected_model": row[f"model_{second}"],
+        "tie_is_common": bool(abs(perceived) < TIE_THRESHOLD),
+    }
+
+
+def gpt4_binarized_rows(
+    default_rows: list[dict[str, Any]], qualities: list[tuple[float, float]], seed: int
+) -> list[dict[str, Any]]:
+    """Rows of config ``gpt4_overall_binarized``: a low-noise judge of the latent qualities."""
+    rng = np.random.default_rng([seed, JUDGE_STREAM])
+    noise = rng.normal(0.0, JUDGE_NOISE, size=len(default_rows))
+    return [
+        _judged(row, quality_a - quality_b + float(eps))
+        for row, (quality_a, quality_b), eps in zip(default_rows, qualities, noise, strict=True)
+    ]
+
+
 def multipref_fixture_rows(
     n_comparisons: int, seed: int = 0
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Rows of config ``default`` and of ``human_overall_binarized`` (same comparison order)."""
+    default_rows, binarized_rows, _ = _fixture_rows(n_comparisons, seed)
+    return default_rows, binarized_rows
+
+
+def _fixture_rows(
+    n_comparisons: int, seed: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[float, float]]]:
+    """Default rows, human-binarized rows and each comparison's latent qualities (q_A, q_B)."""
     if n_comparisons < 1:
         raise ValueError(f"n_comparisons must be >= 1, got {n_comparisons}")
     rng = np.random.default_rng(seed)
     normal, expert = _annotators(rng)
-    default_rows, binarized_rows = [], []
+    default_rows, binarized_rows, qualities = [], [], []
     for index in range(n_comparisons):
         topic = TOPICS[int(rng.integers(len(TOPICS)))]
         prompt = PROMPT_TEMPLATES[int(rng.integers(len(PROMPT_TEMPLATES)))].format(topic=topic)
@@ -241,7 +292,8 @@ def multipref_fixture_rows(
             ]
         default_rows.append(row)
         binarized_rows.append(_binarized(row, quality_a, quality_b))
-    return default_rows, binarized_rows
+        qualities.append((float(quality_a), float(quality_b)))
+    return default_rows, binarized_rows, qualities
 
 
 def _annotation_type():
@@ -309,26 +361,48 @@ def write_multipref_fixture(
     if file_format not in ("parquet", "jsonl"):
         raise ValueError(f"file_format must be one of ['jsonl', 'parquet'], got {file_format!r}")
     root = Path(path)
-    default_rows, binarized_rows = multipref_fixture_rows(n_comparisons, seed)
+    default_rows, binarized_rows, qualities = _fixture_rows(n_comparisons, seed)
     default_schema, binarized_schema = _schemas()
-    targets = (
-        (root / "data", default_rows, default_schema),
-        (root / "human_overall_binarized", binarized_rows, binarized_schema),
-    )
-    for folder, rows, schema in targets:
+    rows_by_config = {
+        "default": (default_rows, default_schema),
+        "gpt4_overall_binarized": (
+            gpt4_binarized_rows(default_rows, qualities, seed),
+            binarized_schema,
+        ),
+        "human_overall_binarized": (binarized_rows, binarized_schema),
+    }
+    for config, (rows, schema) in rows_by_config.items():
+        folder = root / CONFIG_FOLDERS[config]
         if file_format == "parquet":
-            _write_parquet(folder / "train-00000-of-00001.parquet", rows, schema)
+            _write_parquet(folder / f"{SHARD_NAME}.parquet", rows, schema)
         else:
             lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows)
-            write_text_atomic(folder / "train.jsonl", lines)
+            write_text_atomic(folder / f"{SHARD_NAME}.jsonl", lines)
+    write_text_atomic(root / "README.md", dataset_card(n_comparisons, seed))
     return root
+
+
+def dataset_card(n_comparisons: int, seed: int) -> str:
+    """The dataset card: the hub's ``configs:`` block (config -> data files) and a short note."""
+    blocks = "".join(
+        f"- config_name: {config}\n  data_files:\n  - split: train\n    path: {folder}/train-*\n"
+        for config, folder in CONFIG_FOLDERS.items()
+    )
+    return (
+        f"---\nconfigs:\n{blocks}---\n\n"
+        "# Synthetic MultiPref fixture\n\n"
+        f"{n_comparisons} invented comparisons (seed {seed}) in the file layout and schema of the "
+        "hub dataset `allenai/multipref` (revision 1291023), written by "
+        "`python -m responserank.llm.data.fixtures`. The texts and annotations are generated; "
+        "see that module for the generative model.\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: write a fixture for offline demos (``dataset.path=<path>``)."""
     parser = argparse.ArgumentParser(description="Write a synthetic MultiPref in the hub layout.")
     parser.add_argument(
-        "path", type=Path, help="output folder (data/ and human_overall_binarized/)"
+        "path", type=Path, help="output folder (dataset card and one folder per config)"
     )
     parser.add_argument("--comparisons", type=int, default=300, help="number of comparisons")
     parser.add_argument("--seed", type=int, default=0, help="random seed")

@@ -8,7 +8,8 @@ master ``seed``.
 
 Config keys read (all other keys are ignored):
 ``seed``, ``training.max_length``, ``dataset`` (the source, ``_target_``), ``experiment.fraction``
-(default 1.0), and the components ``experiment.train_signal``, ``experiment.train_filter``,
+(default 1.0), ``experiment.rank_filter_order`` (``before_sampling``, the default, or
+``after_sampling`` as in the published runs), and the components ``experiment.train_signal``, ``experiment.train_filter``,
 ``experiment.sampler``, ``experiment.train_stratifier``, ``experiment.train_partitioner``,
 ``experiment.train_rank_transform``, ``experiment.train_target`` (each ``_target_``; an absent node
 means: no signal, no filter, annotator sampler, global stratum, noop partitioner, no transform,
@@ -31,6 +32,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
+from responserank.errors import ConfigError
 from responserank.llm.data.filters import NoFilter
 from responserank.llm.data.partitioners import NoopPartitioner
 from responserank.llm.data.rank_transforms import NoTransform
@@ -53,6 +55,7 @@ CORE_COLUMNS = (
     "target",
     "reliability",
 )
+RANK_FILTER_ORDERS = ("before_sampling", "after_sampling")
 COMPONENTS = {
     "signal": ("experiment.train_signal", NoSignal),
     "filter": ("experiment.train_filter", NoFilter),
@@ -119,18 +122,47 @@ def _eval_table(table: pd.DataFrame, signal: Any) -> pd.DataFrame:
     return _ordered(table.assign(**signal_columns(signal, table, "eval")))
 
 
-def prepare_train(
-    table: pd.DataFrame, components: dict[str, Any], fraction: float, seed: int
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The shared steps on a source's training table; returns the table and per-step counts."""
-    rank = components["signal"].ranks(table)
+def _rank_filter(
+    table: pd.DataFrame, rank: np.ndarray, rank_filter: Any, seed: int
+) -> tuple[np.ndarray, int]:
+    """Ranks after the rank filter, and how many ranks it removed."""
     ranked_before = int((~np.isnan(rank)).sum())
-    rank = components["filter"].apply(table, rank, step_rng(seed, "filter"))
-    counts = {"ranks_removed_by_filter": ranked_before - int((~np.isnan(rank)).sum())}
+    rank = rank_filter.apply(table, rank, step_rng(seed, "filter"))
+    return rank, ranked_before - int((~np.isnan(rank)).sum())
+
+
+def prepare_train(
+    table: pd.DataFrame,
+    components: dict[str, Any],
+    fraction: float,
+    seed: int,
+    rank_filter_order: str = "before_sampling",
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The shared steps on a source's training table; returns the table and per-step counts.
+
+    ``rank_filter_order="after_sampling"`` runs the rank filter on the sampled rows, as the
+    published runs did; the default filters the whole table first, so that a filter fraction
+    removes the same share of ranks at every training fraction.
+    """
+    if rank_filter_order not in RANK_FILTER_ORDERS:
+        raise ConfigError(
+            f"experiment.rank_filter_order must be one of {list(RANK_FILTER_ORDERS)}, "
+            f"got {rank_filter_order!r}"
+        )
+    rank = components["signal"].ranks(table)
+    counts = {"ranks_removed_by_filter": 0}
+    if rank_filter_order == "before_sampling":
+        rank, counts["ranks_removed_by_filter"] = _rank_filter(
+            table, rank, components["filter"], seed
+        )
     keep = components["sampler"].select(table, fraction, step_rng(seed, "sampler"))
     counts["fraction_sampling"] = len(table) - keep.size
     table = table.iloc[keep].reset_index(drop=True)
     rank = rank[keep]
+    if rank_filter_order == "after_sampling":
+        rank, counts["ranks_removed_by_filter"] = _rank_filter(
+            table, rank, components["filter"], seed
+        )
     stratum = np.asarray(components["stratifier"].assign(table), dtype=object)
     partition = assign_partitions(
         components["partitioner"], rank, stratum, step_rng(seed, "partitioner")
@@ -157,11 +189,13 @@ def prepare_data(cfg: DictConfig, tokenizer: PreTrainedTokenizerBase) -> Prepare
     source = instantiate(cfg.dataset)
     components = build_components(cfg)
     tables = source.load(tokenizer=tokenizer, max_length=int(cfg.training.max_length), seed=seed)
-    train, counts = prepare_train(tables.train, components, fraction, seed)
+    order = str(OmegaConf.select(cfg, "experiment.rank_filter_order", default="before_sampling"))
+    train, counts = prepare_train(tables.train, components, fraction, seed, order)
     eval_table = _eval_table(tables.eval, components["signal"])
     stats: dict[str, Any] = {
         "seed": seed,
         "fraction": fraction,
+        "rank_filter_order": order,
         "components": {name: describe(c) for name, c in components.items()},
         "source": dict(tables.counts),
         "dropped": {**tables.dropped, "fraction_sampling": counts["fraction_sampling"]},

@@ -2,8 +2,10 @@
 
 Steps, in order: agreement statistics over all annotations of each comparison, length filter
 (drop comparisons whose conversation A or B exceeds ``max_length`` tokens), seeded test split
-(``test_size`` comparisons; labels from config ``human_overall_binarized``), then for training one
-annotation per comparison picked at random (``random_choice``) and ties dropped.
+(``test_size`` comparisons; labels from config ``human_overall_binarized``; comparisons whose
+annotators mostly tied, ``tie_is_common``, leave the test set as in the published runs unless
+``keep_test_ties``), then for training one annotation per comparison picked at random
+(``random_choice``) and ties dropped.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class MultiPrefSource:
     test_size: int = 2000
     slight_preference_value: float = 0.5
     ties_in_agreement_total: bool = False
+    keep_test_ties: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.slight_preference_value <= 1.0:
@@ -114,10 +117,18 @@ class MultiPrefSource:
         )
         test_rows, train_rows = kept[in_test], kept[~in_test]
         train, ties = self._train_table(tables, stats, train_rows, seed)
+        test = self._test_table(comparisons.iloc[test_rows])
+        common_ties = test["tie_is_common"].to_numpy(dtype=bool)
+        if not self.keep_test_ties:
+            test = test[~common_ties].reset_index(drop=True)
         return SourceTables(
             train=train,
-            eval=self._test_table(comparisons.iloc[test_rows]),
-            dropped={"length_filter": int((~keep).sum()), "ties": ties},
+            eval=test,
+            dropped={
+                "length_filter": int((~keep).sum()),
+                "ties": ties,
+                "test_common_ties": 0 if self.keep_test_ties else int(common_ties.sum()),
+            },
             counts={
                 "comparisons_loaded": len(comparisons),
                 "annotations_loaded": len(tables.annotations),
