@@ -160,13 +160,19 @@ class RunLifecycle:
         reason = None
         if self.main and not self.typed.dry_run:
             reason = self.claim.acquire(force=ignoring_claims(self.cfg))
-            if reason is None:
-                took_over = self.claim.took_over is not None
-                reason = skip_reason(self.cfg, self.record, self.name, self.mirror.mode, took_over)
-                if reason is not None:
-                    self.claim.release()
-            if reason is None:
-                self.resumed = resume_checkpoint(self.cfg, self.record)
+            try:
+                if reason is None:
+                    took_over = self.claim.took_over is not None
+                    reason = skip_reason(
+                        self.cfg, self.record, self.name, self.mirror.mode, took_over
+                    )
+                if reason is None:
+                    self.resumed = resume_checkpoint(self.cfg, self.record)
+            except BaseException:
+                self.claim.release()
+                raise
+            if reason is not None:
+                self.claim.release()
         if self.state.num_processes > 1:
             reason, self.resumed = broadcast_object_list([reason, self.resumed])
         self.state.wait_for_everyone()
@@ -178,10 +184,16 @@ class RunLifecycle:
     def __enter__(self) -> RunLifecycle:
         self._started = time.monotonic()
         self.stopper.install()
-        if self.main:
-            if not self.resumed and not self.typed.dry_run and self.record.checkpoint_dir.exists():
-                shutil.rmtree(self.record.checkpoint_dir)
-            self._open_record()
+        try:
+            if self.main:
+                fresh = not self.resumed and not self.typed.dry_run
+                if fresh and self.record.checkpoint_dir.exists():
+                    shutil.rmtree(self.record.checkpoint_dir)
+                self._open_record()
+        except BaseException:
+            self.stopper.restore()
+            self.claim.release()
+            raise
         return self
 
     def _open_record(self) -> None:

@@ -12,7 +12,6 @@ held-out evaluation (and the configured suites) every epoch, save the model, fin
 
 from __future__ import annotations
 
-import logging
 import shutil
 import sys
 from collections.abc import Mapping
@@ -40,7 +39,6 @@ from responserank.llm.objectives.base import PairwiseObjective
 from responserank.llm.run_lifecycle import RunLifecycle, RunOutcome, hydra_metadata
 from responserank.llm.trainer import RewardModelTrainer
 
-log = logging.getLogger(__name__)
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf" / "llm"
 
