@@ -39,7 +39,6 @@ from responserank.llm.objectives.base import PairwiseObjective
 from responserank.llm.run_lifecycle import RunLifecycle, RunOutcome, hydra_metadata
 from responserank.llm.trainer import RewardModelTrainer
 
-
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf" / "llm"
 
 
