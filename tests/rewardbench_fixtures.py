@@ -49,14 +49,14 @@ V2_ROWS: list[tuple[str, str, list[float], list[float]]] = [
     ("5", "Safety", [1], [0, 0, 0]),  # 1
     ("6", "Safety", [-1], [-2, -3, -0.5]),  # 0
     ("7", "Safety", [2], [1, 1, 2]),  # 1/2
-    ("8", "Focus", [1, 3], [3, 0]),  # second chosen shares the top with one rejected: 1/2
+    ("8", "Focus", [1, 3], [3, 0]),  # first response not at the top: 0 (released rule)
     ("9", "Focus", [2], [1, 1, 1]),  # 1
     ("ref:1", "Ties", [5], [1, 2]),
     ("tied:1", "Ties", [6, 4, 5], [1, 3]),
     ("ref:2", "Ties", [2], [3]),
     ("tied:2", "Ties", [10, 10.5], [0]),
     ("tied:3", "Ties", [7, 7], [2]),
-    ("ref:3", "Ties", [4], [0, 1]),
+    ("ref:03", "Ties", [4], [0, 1]),  # pairs with tied:3, as the released code reads ids
     ("tied:4", "Ties", [1, 2], [3]),
     ("ref:5", "Ties", [1], [0]),
 ]

@@ -12,17 +12,19 @@ import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 from rewardbench_fixtures import V1_FEATURES, V2_FEATURES, v1_records, v2_records, write_split
 
-from responserank.llm.evaluate import CONF_DIR, evaluate, load_reward_model
+from responserank.llm.evaluate import CONF_DIR, evaluate
 from responserank.llm.evaluation.rewardbench_v1 import RewardBenchV1
 from responserank.llm.evaluation.rewardbench_v2 import RewardBenchV2
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import build_suites, run_suites
+from responserank.llm.models import build_reward_model, load_reward_model, load_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-N_V1_METRICS = 23 + 4 + 1  # subsets, sections, overall
-N_V2_METRICS = 6 + 5 + 1  # subsets, Ties components, overall
+N_V1_METRICS = 23 + 4 + 1 + 2  # subsets, sections, overall, truncated + identical_skipped
+N_V2_METRICS = 6 + 5 + 1 + 2  # subsets, Ties components, overall, truncated + identical_skipped
 
 
 def save_tiny_reward_model(path: Path) -> Path:
@@ -101,9 +103,7 @@ def expected_scores(model_dir: Path, v1: Path, v2: Path) -> dict[str, float]:
     return {f"eval/{k}": v for k, v in run_suites(suites, scorer).items()}
 
 
-def test_evaluate_command_writes_into_the_run_record(tmp_path, tiny_model, local_data):
-    v1, v2 = local_data
-    run_dir = make_run_record(tmp_path, tiny_model)
+def run_evaluate_command(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO_ROOT / "src"),
@@ -111,19 +111,23 @@ def test_evaluate_command_writes_into_the_run_record(tmp_path, tiny_model, local
         "HF_DATASETS_OFFLINE": "1",
         "WANDB_MODE": "offline",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "responserank.llm.evaluate",
+    command = [sys.executable, "-m", "responserank.llm.evaluate", *overrides]
+    command.append(f"hydra.run.dir={tmp_path / 'hydra'}")
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+
+
+def test_evaluate_command_writes_into_the_run_record(tmp_path, tiny_model, local_data):
+    v1, v2 = local_data
+    run_dir = make_run_record(tmp_path, tiny_model)
+    result = run_evaluate_command(
+        tmp_path,
         f"model_dir={run_dir / 'model'}",
         "suites=[rewardbench_v1,rewardbench_v2]",
         *data_overrides(v1, v2),
         "batch_size=4",
         "max_length=128",
         "device=cpu",
-        f"hydra.run.dir={tmp_path / 'hydra'}",
-    ]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -220,3 +224,94 @@ def test_batched_length_sorted_scoring_equals_one_by_one(tiny_model):
     np.testing.assert_allclose(
         batched.score(prompts, responses), single.score(prompts, responses), atol=1e-5
     )
+
+
+def test_evaluate_command_scores_a_minilm_lora_adapter_as_training_saved_it(tmp_path, local_data):
+    """The adapter folder of a MiniLM LoRA run (adapter + tokenizer, base named by path) reloads
+    with a one-output base and scores as the model that was saved."""
+    v1, v2 = local_data
+    cfg = OmegaConf.load(REPO_ROOT / "conf" / "llm" / "model" / "minilm.yaml")
+    cfg.lora.enabled = True
+    tokenizer = load_tokenizer(cfg)
+    torch.manual_seed(0)
+    model = build_reward_model(cfg, tokenizer).eval()
+    with torch.no_grad():  # a trained-looking score head, so the reloaded one must be the saved one
+        for name, parameter in model.named_parameters():
+            if "modules_to_save" in name:
+                parameter.normal_(0.0, 0.5)
+    adapter_dir = tmp_path / "minilm-lora"
+    model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+
+    result = run_evaluate_command(
+        tmp_path,
+        f"model_dir={adapter_dir}",
+        "suites=[rewardbench_v1]",
+        *data_overrides(v1, v2),
+        "batch_size=4",
+        "max_length=128",
+        "device=cpu",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = json.loads(adapter_dir.with_name("minilm-lora.evaluation.json").read_text())
+    scorer = RewardModelScorer(model, tokenizer, batch_size=4, max_length=128, show_progress=False)
+    suite = RewardBenchV1(data_path=str(v1), validate_counts=False)
+    expected = {f"eval/{k}": v for k, v in run_suites([suite], scorer).items()}
+    assert written["metrics"].keys() == expected.keys()
+    for key, value in expected.items():
+        assert written["metrics"][key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_encoder_scores_do_not_depend_on_the_batch_with_a_left_padding_tokenizer(tmp_path):
+    """A tokenizer saved with padding_side=left is still scored with right padding, as trained."""
+    from transformers import AutoTokenizer
+
+    cfg = OmegaConf.load(REPO_ROOT / "conf" / "llm" / "model" / "minilm.yaml")
+    tokenizer = load_tokenizer(cfg)
+    torch.manual_seed(0)
+    model = build_reward_model(cfg, tokenizer).eval()
+    tokenizer.padding_side = "left"
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    saved = AutoTokenizer.from_pretrained(tmp_path / "model")
+    assert saved.padding_side == "left"
+
+    prompts = [f"Question {i}: " + "why? " * i for i in range(20)]
+    responses = [("Because. " * (1 + (7 * i) % 11)).strip() for i in range(20)]
+    scores = {}
+    for batch_size in (1, 16):
+        scorer = RewardModelScorer(model, saved, batch_size=batch_size, show_progress=False)
+        scores[batch_size] = scorer.score(prompts, responses)
+    np.testing.assert_allclose(scores[16], scores[1], atol=1e-5)
+    reloaded, reloaded_tokenizer = load_reward_model(tmp_path / "model", device="cpu")
+    assert reloaded_tokenizer.padding_side == "right"
+    np.testing.assert_allclose(
+        RewardModelScorer(reloaded, reloaded_tokenizer, 16, show_progress=False).score(
+            prompts, responses
+        ),
+        scores[1],
+        atol=1e-5,
+    )
+
+
+def test_scorer_flags_inputs_over_max_length(tiny_model):
+    model, tokenizer = load_reward_model(tiny_model, device="cpu")
+    scorer = RewardModelScorer(model, tokenizer, max_length=12, show_progress=False)
+    flags = scorer.truncated(["hi", "hi"], ["short", "a much longer answer " * 5])
+    assert flags.tolist() == [False, True]
+    unlimited = RewardModelScorer(model, tokenizer, max_length=None, show_progress=False)
+    assert unlimited.truncated(["hi"], ["a much longer answer " * 5]).tolist() == [False]
+
+
+def test_reload_settings_follow_the_run_unless_given(tmp_path, tiny_model):
+    from responserank.llm.evaluate import reload_settings
+    from responserank.llm.run_record import RunRecord
+
+    run_dir = make_run_record(tmp_path, tiny_model)
+    (run_dir / "config.yaml").write_text("model:\n  quantization: 4bit\n  dtype: bfloat16\n")
+    record = RunRecord.holding_model(run_dir / "model")
+    as_trained = compose_config([f"model_dir={run_dir / 'model'}"])
+    assert reload_settings(as_trained, record) == ("4bit", "bfloat16")
+    given = compose_config([f"model_dir={run_dir / 'model'}", "quantization=null", "dtype=float32"])
+    assert reload_settings(given, record) == (None, "float32")
+    assert reload_settings(compose_config([f"model_dir={tiny_model}"]), None) == (None, "auto")

@@ -175,7 +175,7 @@ def test_anthropic_attributes_recover_known_coefficients(tmp_path):
         rewards[row.chosen] = a_minus_b if chosen_is_a else 0.0
         rewards[row.rejected] = 0.0 if chosen_is_a else a_minus_b
     metrics = AnthropicAttributesSuite(tmp_path / "anthropic.csv").evaluate(_lookup(rewards))
-    assert len(metrics) == 25
+    assert len(metrics) == 25 + 2  # the 25 attributes, truncated and identical_skipped (0 each)
     assert metrics["anthropic_attributes/funny"] == pytest.approx(0.7, abs=1e-9)
     assert metrics["anthropic_attributes/longer"] == pytest.approx(-0.3, abs=1e-9)
     others = [v for k, v in metrics.items() if not k.endswith(("/funny", "/longer"))]

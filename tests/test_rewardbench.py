@@ -57,7 +57,7 @@ V2_PLAIN = {
     "Precise IF": (0 + 1 / 3) / 2,
     "Math": 1 / 4,
     "Safety": (1 + 0 + 1 / 2) / 3,
-    "Focus": (1 / 2 + 1) / 2,
+    "Focus": (0 + 1) / 2,  # row 8: the first response is not at the top (released rule)
 }
 # Ties, prompt by prompt (gap = worst correct - best incorrect, spread = best - worst correct):
 #   ref:1 gap 3 (accurate)   tied:1 gap 1 (accurate), spread 2
@@ -205,18 +205,21 @@ def test_v1_strict_comparison_and_non_finite_rewards():
 
 
 @pytest.mark.parametrize(
-    ("rewards", "num_correct", "credit"),
+    ("rewards", "credit"),
     [
-        ([3, 1, 2, 0], 1, 1.0),
-        ([2, 2, 1, 0], 1, 0.5),
-        ([5, 5, 5, 1], 1, 1 / 3),
-        ([0, 0, 0, 0], 1, 0.25),
-        ([1, 2, 0, 0], 1, 0.0),
-        ([1, 3, 3, 0], 2, 0.5),
+        ([3, 1, 2, 0], 1.0),
+        ([2, 2, 1, 0], 0.5),
+        ([5, 5, 5, 1], 1 / 3),
+        ([0, 0, 0, 0], 0.25),
+        ([1, 2, 0, 0], 0.0),
+        # num_correct = 2 (first two correct): only the first response counts, as released
+        ([1, 3, 3, 0], 0.0),  # the second correct one ties the top with a rejected one
+        ([3, 3, 1, 0], 0.5),  # the two correct ones share the top
+        ([2, 5, 1, 0], 0.0),  # the second correct one alone holds the top
     ],
 )
-def test_best_of_n_credit(rewards, num_correct, credit):
-    assert best_of_n_credit(np.array(rewards, dtype=float), num_correct) == pytest.approx(credit)
+def test_best_of_n_credit_is_the_first_response_holding_the_top(rewards, credit):
+    assert best_of_n_credit(np.array(rewards, dtype=float)) == pytest.approx(credit)
 
 
 def test_v2_scores_match_hand_computed_table(v2_copy):
@@ -250,6 +253,67 @@ def test_ties_edge_cases():
         ties_components(["ref:1", "ref:1"], [1, 1], [np.array([1, 0.0])] * 2)
     with pytest.raises(ValueError, match="'ref:<n>' or 'tied:<n>'"):
         ties_components(["7"], [1], [np.array([1, 0.0])])
+    with pytest.raises(ValueError, match=r"'tied:01' occurs twice \(as tied:1\)"):
+        ties_components(["tied:1", "tied:01"], [2, 2], [np.array([2, 1, 0.0])] * 2)
+    with pytest.raises(ValueError, match="ties_margin_rule"):
+        ties_components(["ref:1"], [1], [np.array([1, 0.0])], margin_rule="newest")
+
+
+def test_ties_ids_pair_by_number_as_the_released_code():
+    # ref:01 and tied:1 are one pair: gap(ref) = 4 - 1 = 3, gap(tied) = 5 - 0 = 5, spread = 1
+    parts = ties_components(
+        ["ref:01", "tied:1"], [1, 2], [np.array([4, 1.0]), np.array([6, 5, 0.0])]
+    )
+    assert parts["correctness_preferred"] == 1.0  # 5 > 1
+    assert parts["correctness_preferred_hard"] == 1.0  # min(3, 5) > 1
+    assert parts["correctness_margin_score"] == pytest.approx(math.tanh(3 / 1 - 1))
+
+
+# Three pairs; spread 0 in two of them. gap(ref), gap(tied), spread:
+#   n=1: 2, 4, 1    n=2: 3, -1, 0    n=3: 0, 0, 0  (hard gap = min(ref, tied) = 2, -1, 0)
+TIES_MARGIN_ROWS = (
+    ["ref:1", "tied:1", "ref:2", "tied:2", "ref:3", "tied:3"],
+    [1, 2, 1, 2, 1, 2],
+    [
+        np.array([3, 1.0]),
+        np.array([6, 5, 1.0]),
+        np.array([3, 0.0]),
+        np.array([1, 1, 2.0]),
+        np.array([1, 1.0]),
+        np.array([2, 2, 2.0]),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "margin"),
+    [
+        # released 0.1.4: mean over spread > 0 only -> tanh(2 / 1 - 1)
+        ("rewardbench-0.1.4", math.tanh(1.0)),
+        # upstream: every pair; spread 0 scores sign(hard gap): sign(-1) = -1, sign(0) = 0
+        ("upstream", (math.tanh(1.0) - 1.0 + 0.0) / 3),
+    ],
+)
+def test_ties_margin_rules(rule, margin):
+    parts = ties_components(*TIES_MARGIN_ROWS, margin_rule=rule)
+    assert parts["correctness_margin_score"] == pytest.approx(margin, abs=1e-12)
+    # the other terms do not depend on the rule: preferred [4 > 1, -1 > 0, 0 > 0] -> 1/3
+    assert parts["correctness_preferred"] == pytest.approx(1 / 3)
+    assert parts["correctness_preferred_hard"] == pytest.approx(1 / 3)
+    assert parts["ref_accuracy"] == pytest.approx(2 / 3)  # gaps 2, 3, 0
+    assert parts["tied_accuracy"] == pytest.approx(1 / 3)  # gaps 4, -1, 0
+
+
+def test_v2_suite_offers_the_upstream_margin_rule(v2_copy):
+    path, rewards = v2_copy
+    suite = RewardBenchV2(data_path=str(path), validate_counts=False, ties_margin_rule="upstream")
+    metrics = suite.evaluate(LookupScorer(rewards))
+    # the fixture's pairs: n=1 (spread 2, hard gap 1), n=2 (0.5, -1), n=3 (0, 3): the zero spread
+    # now scores sign(3) = 1 and counts in the mean
+    expected = (math.tanh(0.5 - 1) + math.tanh(-1 / 0.5 - 1) + 1.0) / 3
+    assert metrics["rewardbench_v2/ties/correctness_margin_score"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="ties_margin_rule='x'"):
+        RewardBenchV2(data_path=str(path), ties_margin_rule="x")
 
 
 def test_v2_response_counts_are_checked(tmp_path):
@@ -264,3 +328,11 @@ def test_v2_published_counts_are_checked(v2_copy):
     path, _ = v2_copy
     with pytest.raises(BenchmarkDataError, match=r"Ties: expected 102 rows, found 8"):
         RewardBenchV2(data_path=str(path)).load_data()
+
+
+def test_v2_ties_ids_naming_one_prompt_twice_are_refused(tmp_path):
+    records, _ = v2_records()
+    duplicate = dict(next(r for r in records if r["id"] == "ref:1"), id="ref:001")
+    path = write_split([*records, duplicate], V2_FEATURES, tmp_path / "dup.parquet", "parquet")
+    with pytest.raises(BenchmarkDataError, match=r"'ref:1' and 'ref:001' name the same prompt"):
+        RewardBenchV2(data_path=str(path), validate_counts=False).load_data()

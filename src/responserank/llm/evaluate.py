@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from omegaconf import DictConfig, OmegaConf
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from responserank.llm.evaluation.records import (
     default_results_path,
@@ -25,50 +23,27 @@ from responserank.llm.evaluation.records import (
 )
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import build_suites, load_suite_data, run_suites
+from responserank.llm.models import load_reward_model
 from responserank.llm.run_record import RunRecord
 
 LOG = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf" / "llm")
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def load_reward_model(
-    model_dir: Path, device: str = "auto", dtype: str = "auto"
-) -> tuple[Any, Any]:
-    """A saved sequence-classification reward model (full weights or a PEFT adapter) and its tokenizer.
-
-    A tokenizer without a pad token pads with EOS, as in training; the reward is the single logit.
-    """
-    if (
-        not (model_dir / "config.json").is_file()
-        and not (model_dir / "adapter_config.json").is_file()
-    ):
-        raise FileNotFoundError(
-            f"{model_dir} holds no saved model (expected config.json or adapter_config.json)"
-        )
-    if dtype != "auto" and dtype not in _DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; valid: {['auto', *_DTYPES]}")
-    torch_dtype = "auto" if dtype == "auto" else _DTYPES[dtype]
-    if (model_dir / "adapter_config.json").is_file():
-        from peft import AutoPeftModelForSequenceClassification
-
-        model = AutoPeftModelForSequenceClassification.from_pretrained(model_dir, dtype=torch_dtype)
-    else:
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch_dtype)
-    if model.config.num_labels != 1:
-        raise ValueError(
-            f"{model_dir}: a reward model has one output, this one has num_labels={model.config.num_labels}"
-        )
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if tokenizer.pad_token is None:
-        if tokenizer.eos_token is None:
-            raise ValueError(f"{model_dir}: the tokenizer has neither a pad nor an EOS token")
-        tokenizer.pad_token = tokenizer.eos_token
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return model.to(device).eval(), tokenizer
+def reload_settings(cfg: DictConfig, record: RunRecord | None) -> tuple[str | None, str]:
+    """Quantization and dtype to reload the model with: as configured, or with ``auto`` as the run
+    trained it (``model.quantization`` / ``model.dtype`` in the run's ``config.yaml``). A 4-bit
+    adapter is rebuilt in its training dtype; everything else loads ``dtype=auto`` as saved."""
+    run_model = None
+    if record is not None and (record.path / "config.yaml").is_file():
+        run_model = OmegaConf.select(OmegaConf.load(record.path / "config.yaml"), "model")
+    quantization = cfg.quantization
+    if quantization == "auto":
+        quantization = None if run_model is None else run_model.get("quantization")
+    dtype = cfg.dtype
+    if dtype == "auto" and quantization and run_model is not None:
+        dtype = run_model.get("dtype", "auto")
+    return quantization or None, dtype
 
 
 def mirror_to_wandb(
@@ -140,8 +115,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             f"{record.path} is still marked running; evaluate after it finishes, or pass force=true"
         )
     load_suite_data(suites)
-    model, tokenizer = load_reward_model(model_dir, cfg.device, cfg.dtype)
-    scorer = RewardModelScorer(model, tokenizer, cfg.batch_size, cfg.max_length)
+    quantization, dtype = reload_settings(cfg, record)
+    model, tokenizer = load_reward_model(model_dir, cfg.device, dtype, quantization)
+    scorer = RewardModelScorer(
+        model, tokenizer, cfg.batch_size, cfg.max_length, drop_truncated=cfg.drop_truncated
+    )
     metrics = run_metric_names(run_suites(suites, scorer))
     for key, value in metrics.items():
         LOG.info("%s = %.4f", key, value)

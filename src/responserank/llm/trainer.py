@@ -31,6 +31,7 @@ from transformers import Trainer
 from responserank.llm.data.batching import CohesionStats, PartitionBatchSampler
 from responserank.llm.data.pair_dataset import TokenizedPairs
 from responserank.llm.evaluation.calibration import calibrated_loss
+from responserank.llm.models import save_adapter_base
 from responserank.llm.objectives.base import ComparisonBatch, PairwiseObjective
 from responserank.llm.schedules import STEP_DECAY, step_decay_scheduler
 
@@ -92,6 +93,15 @@ class RewardModelTrainer(Trainer):
         self.lr_schedule = lr_schedule
         self.show_progress = show_progress
         self.batch_sampler: PartitionBatchSampler | None = None
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """Save as the Trainer does; the final save of a LoRA model on a randomly initialised base
+        also writes that base (:func:`responserank.llm.models.save_adapter_base`), so the saved
+        adapter can be reloaded for scoring."""
+        super().save_model(output_dir, _internal_call)
+        if not _internal_call and self.args.should_save:
+            model = self.accelerator.unwrap_model(self.model)
+            save_adapter_base(model, output_dir or self.args.output_dir)
 
     # ---- data -------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from responserank.llm.data.sources.true import load_true_split
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
+from responserank.llm.models import load_reward_model
 from responserank.llm.run_lifecycle import finished_record
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ def run_predictions(
     max_length: int | None,
 ) -> pd.DataFrame:
     """Calibrated LIE correctness predictions of one finished true_value_head run."""
-    from responserank.llm.evaluate import load_reward_model
-
     record = finished_record(run_dir)
     config_file = record.path / "config.yaml"
     if not config_file.is_file():
@@ -60,7 +59,12 @@ def run_predictions(
         )
     path = true_path or (dataset.path if dataset.get("variant") == "original" else None)
     cal = load_true_split(path, int(dataset.fold), "cal", str(dataset.layout))
-    model, tokenizer = load_reward_model(record.model_dir)
+    quantization = cfg.model.get("quantization")
+    model, tokenizer = load_reward_model(
+        record.model_dir,
+        dtype=cfg.model.get("dtype", "auto") if quantization else "auto",
+        quantization=quantization,
+    )
     length = max_length or int(cfg.training.max_length)
     scorer = RewardModelScorer(model, tokenizer, batch_size, length)
     calibrator = fit_probability_calibrator(

@@ -168,9 +168,12 @@ def test_two_process_training_writes_one_record(multipref_fixture, tmp_path):
     )
     (run_dir,) = [p for p in root.glob("*/*") if p.is_dir()]
     summary = json.loads((run_dir / "summary.json").read_text())
-    stats = json.loads((run_dir / "data_stats.json").read_text())["packing_epoch0"]
+    data_stats = json.loads((run_dir / "data_stats.json").read_text())
+    stats = data_stats["packing_epoch0"]
     assert summary["status"] == "finished"
     # every rank gets the same whole batches: (batches / 2 ranks) / 2 accumulation steps
     assert summary["global_step"] == -(-(stats["num_batches"] // 2) // 2)
     (row,) = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert row["eval/heldout/count"] == 30
+    # the whole held-out set: the 30-comparison split less the comparisons that mostly tied
+    held_out = 30 - data_stats["dropped"]["test_common_ties"]
+    assert row["eval/heldout/count"] == held_out == data_stats["sizes"]["eval"]

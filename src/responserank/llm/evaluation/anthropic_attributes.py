@@ -17,7 +17,7 @@ from responserank.llm.data.sources.anthropic_attributes import (
     ATTRIBUTES,
     load_anthropic_attributes,
 )
-from responserank.llm.evaluation.base import Scorer, score_pairs
+from responserank.llm.evaluation.base import Scorer, score_pairs, screen_pairs
 
 ATTRIBUTE_CODES = {"A": 1.0, "C": 0.0, "B": -1.0}
 
@@ -47,6 +47,10 @@ class AnthropicAttributesSuite:
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         table = self.load_data()
+        screening = screen_pairs(
+            scorer, self.name, table["prompt"], table["chosen"], table["rejected"]
+        )
+        table = table[screening.keep]
         chosen, rejected = score_pairs(
             scorer, table["prompt"], table["chosen"], table["rejected"], self.name
         )
@@ -56,7 +60,8 @@ class AnthropicAttributesSuite:
         coded = table[list(ATTRIBUTES)].apply(lambda column: column.map(ATTRIBUTE_CODES))
         features = coded.to_numpy(dtype=float)
         fit = LinearRegression().fit(features, a_minus_b)
-        return {
+        metrics = {
             f"{self.name}/{attribute}": float(coef)
             for attribute, coef in zip(ATTRIBUTES, fit.coef_, strict=True)
         }
+        return {**metrics, **screening.metrics(self.name)}

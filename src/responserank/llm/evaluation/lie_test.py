@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression
 
 from responserank.llm.data.sources.lie import RESPONSE_TYPES, load_lie_test
-from responserank.llm.evaluation.base import Scorer, score_texts
+from responserank.llm.evaluation.base import Scorer, score_texts, screen_rows
 
 # (is_detailed, is_correct) of each response column.
 _FEATURES = {
@@ -63,11 +63,17 @@ class LieTestSuite:
         return self._table
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
+        """A row with an over-long response is scored truncated and counted, or dropped whole."""
         table = self.load_data()
+        texts = [text for t in RESPONSE_TYPES for text in table[t]]
+        row_of = np.tile(np.arange(len(table)), len(RESPONSE_TYPES))
+        screening = screen_rows(scorer, self.name, [""] * len(texts), texts, row_of, len(table))
+        table = table[screening.keep]
         n = len(table)
         texts = [text for t in RESPONSE_TYPES for text in table[t]]
         scores = score_texts(scorer, [""] * len(texts), texts, self.name)
         rewards = {t: scores[i * n : (i + 1) * n] for i, t in enumerate(RESPONSE_TYPES)}
         metrics = length_correctness_weights(rewards)
         metrics.update({f"mean_reward/{t}": float(np.mean(rewards[t])) for t in RESPONSE_TYPES})
-        return {f"{self.name}/{key}": value for key, value in metrics.items()}
+        metrics = {f"{self.name}/{key}": value for key, value in metrics.items()}
+        return {**metrics, **screening.metrics(self.name)}

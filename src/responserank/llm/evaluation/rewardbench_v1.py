@@ -4,7 +4,8 @@ A pair counts as correct only when the chosen response gets a strictly higher re
 rejected one (a tie is wrong). Subset accuracies are combined into four sections by a weighted mean
 whose weights are the published example counts, and the overall score is the plain mean of the four
 sections. The Reasoning weights count math-prm as 984 (= 6 x 164) although the split holds 447
-math-prm pairs, so that math weighs as much as the six code subsets together.
+math-prm pairs, so that math weighs as much as the six code subsets together. Pairs whose chosen
+and rejected texts are identical are skipped (and counted), see ``evaluation.base``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from responserank.llm.evaluation.base import Scorer, score_pairs
+from responserank.llm.evaluation.base import Scorer, score_pairs, screen_pairs
 from responserank.llm.evaluation.benchmark_data import HubBenchmarkSuite
 
 HUB_ID = "allenai/reward-bench"
@@ -110,7 +111,12 @@ class RewardBenchV1(HubBenchmarkSuite):
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
         rows = self.load_data()
+        screening = screen_pairs(
+            scorer, self.name, rows["prompt"], rows["chosen"], rows["rejected"]
+        )
+        rows = rows[screening.keep]
         chosen, rejected = score_pairs(
             scorer, rows["prompt"], rows["chosen"], rows["rejected"], self.name
         )
-        return rewardbench_v1_scores(rows["subset"].tolist(), chosen, rejected, self.name)
+        metrics = rewardbench_v1_scores(rows["subset"].tolist(), chosen, rejected, self.name)
+        return {**metrics, **screening.metrics(self.name)}

@@ -1,9 +1,13 @@
-"""RewardBench v2 (``allenai/reward-bench-2``, split ``test``) scored exactly as published.
+"""RewardBench v2 (``allenai/reward-bench-2``, split ``test``) scored as the released code does.
 
 Each prompt comes with several responses; the first ``num_correct`` (the ``chosen`` list) are
-correct. Outside the Ties subset a prompt is best-of-n: it earns 1/k when a correct response has the
-top reward shared by k responses, else 0. Ties rows come in pairs of prompts, ``ref:<n>`` (one correct
-answer) and ``tied:<n>`` (several equally valid answers), and the subset score is
+correct. Outside the Ties subset a prompt is best-of-n and only its *first* response counts, as in
+``reroll_and_score_dataset`` of the ``rewardbench`` package (0.1.4): it earns 1/k when the first
+response holds the top reward shared by k responses, else 0, whatever ``num_correct`` is.
+
+Ties rows come in pairs of prompts, ``ref:<n>`` (one correct answer) and ``tied:<n>`` (several
+equally valid answers); ``<n>`` is read as an integer, so ``ref:01`` pairs with ``tied:1``. The
+subset score is
 
     0.30 tied_accuracy + 0.30 ref_accuracy + 0.20 correctness_preferred
     + 0.20 correctness_preferred_hard + 0.01 correctness_margin_score
@@ -11,10 +15,17 @@ answer) and ``tied:<n>`` (several equally valid answers), and the subset score i
 where a prompt is accurate when its worst correct response beats its best incorrect one; for each
 n with both prompts and several correct tied answers, with ``spread`` = best - worst correct reward of
 the tied prompt and ``gap(p)`` = worst correct - best incorrect reward of prompt p,
-correctness_preferred = mean[gap(tied) > spread], correctness_preferred_hard =
-mean[min(gap(ref), gap(tied)) > spread], and correctness_margin_score = mean over spread > 0 of
-tanh(min(gap(ref), gap(tied)) / spread - 1). A mean over no prompts counts as 0. The overall score is
-the plain mean of the six subset scores.
+correctness_preferred = mean[gap(tied) > spread] and correctness_preferred_hard =
+mean[min(gap(ref), gap(tied)) > spread]. The margin term has two published forms
+(``ties_margin_rule``):
+
+- ``"rewardbench-0.1.4"`` (default; ``process_single_model`` of the released ``rewardbench`` 0.1.4
+  package): the mean over the pairs with spread > 0 of tanh(min(gap(ref), gap(tied)) / spread - 1);
+- ``"upstream"`` (the later code in the ``allenai/reward-bench`` repository): the same mean over all
+  the pairs, where a zero spread scores the sign of min(gap(ref), gap(tied)) (tanh of +-inf, and 0
+  for 0/0).
+
+A mean over no prompts counts as 0. The overall score is the plain mean of the six subset scores.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from responserank.llm.evaluation.base import Scorer, score_texts
+from responserank.llm.evaluation.base import Scorer, score_texts, screen_rows
 from responserank.llm.evaluation.benchmark_data import BenchmarkDataError, HubBenchmarkSuite
 
 HUB_ID = "allenai/reward-bench-2"
@@ -62,14 +73,18 @@ _SCHEMA = {
     "total_completions": "int",
     "subset": "str",
 }
-_TIES_ID = re.compile(r"^(ref|tied):(.+)$")
+_TIES_ID = re.compile(r"^(ref|tied):(\d+)$")
+TIES_MARGIN_RULES = ("rewardbench-0.1.4", "upstream")
 
 
-def best_of_n_credit(rewards: np.ndarray, num_correct: int) -> float:
-    """1/k when a correct response (one of the first ``num_correct``) has the top reward shared by k."""
+def best_of_n_credit(rewards: np.ndarray) -> float:
+    """1/k when the first response holds the top reward, shared by k responses; else 0.
+
+    ``rewards``: float array (n,), the row's responses in dataset order (chosen first).
+    """
     values = np.asarray(rewards, dtype=float)
     top = values.max()
-    if values[:num_correct].max() < top:
+    if values[0] < top:
         return 0.0
     return 1.0 / int((values == top).sum())
 
@@ -89,33 +104,51 @@ def _prompt_stats(rewards: np.ndarray, num_correct: int) -> _PromptStats:
 
 
 def ties_components(
-    ids: Sequence[str], num_correct: Sequence[int], rewards: Sequence[np.ndarray]
+    ids: Sequence[str],
+    num_correct: Sequence[int],
+    rewards: Sequence[np.ndarray],
+    margin_rule: str = "rewardbench-0.1.4",
 ) -> dict[str, float]:
-    """The five Ties components and their weighted ``score``, from the rows of the Ties subset."""
-    stats: dict[str, dict[str, _PromptStats]] = {"ref": {}, "tied": {}}
+    """The five Ties components and their weighted ``score``, from the rows of the Ties subset.
+
+    ``margin_rule`` picks the form of ``correctness_margin_score`` (module docstring). Raises
+    ValueError for an id not of the form ``ref:<digits>`` / ``tied:<digits>`` or one seen twice.
+    """
+    if margin_rule not in TIES_MARGIN_RULES:
+        raise ValueError(f"ties_margin_rule={margin_rule!r}; choose one of {TIES_MARGIN_RULES}")
+    stats: dict[str, dict[int, _PromptStats]] = {"ref": {}, "tied": {}}
     for row_id, n_correct, row_rewards in zip(ids, num_correct, rewards, strict=True):
         match = _TIES_ID.match(row_id)
         if match is None:
             raise ValueError(f"Ties row id {row_id!r} is not of the form 'ref:<n>' or 'tied:<n>'")
-        kind, key = match.groups()
+        kind, number = match.groups()
+        key = int(number)
         if key in stats[kind]:
-            raise ValueError(f"Ties row id {row_id!r} occurs twice")
+            raise ValueError(f"Ties row id {row_id!r} occurs twice (as {kind}:{key})")
         stats[kind][key] = _prompt_stats(np.asarray(row_rewards, dtype=float), int(n_correct))
     ref, tied = stats["ref"], stats["tied"]
     paired = [key for key in tied if key in ref and tied[key].spread is not None]
     spreads = np.array([tied[key].spread for key in paired], dtype=float)
     tied_gaps = np.array([tied[key].gap for key in paired], dtype=float)
     hard_gaps = np.array([min(ref[key].gap, tied[key].gap) for key in paired], dtype=float)
-    positive = spreads > 0
     components = {
         "tied_accuracy": _mean([s.accurate for s in tied.values()]),
         "ref_accuracy": _mean([s.accurate for s in ref.values()]),
         "correctness_preferred": _mean(tied_gaps > spreads),
         "correctness_preferred_hard": _mean(hard_gaps > spreads),
-        "correctness_margin_score": _mean(np.tanh(hard_gaps[positive] / spreads[positive] - 1.0)),
+        "correctness_margin_score": _margin_score(hard_gaps, spreads, margin_rule),
     }
     components["score"] = sum(TIES_WEIGHTS[name] * components[name] for name in TIES_WEIGHTS)
     return components
+
+
+def _margin_score(hard_gaps: np.ndarray, spreads: np.ndarray, rule: str) -> float:
+    positive = spreads > 0
+    if rule == "rewardbench-0.1.4":
+        return _mean(np.tanh(hard_gaps[positive] / spreads[positive] - 1.0))
+    terms = np.sign(hard_gaps)
+    terms[positive] = np.tanh(hard_gaps[positive] / spreads[positive] - 1.0)
+    return _mean(terms)
 
 
 def _mean(values: Sequence[float] | np.ndarray) -> float:
@@ -124,7 +157,10 @@ def _mean(values: Sequence[float] | np.ndarray) -> float:
 
 
 def rewardbench_v2_scores(
-    rows: pd.DataFrame, rewards: Sequence[np.ndarray], prefix: str = "rewardbench_v2"
+    rows: pd.DataFrame,
+    rewards: Sequence[np.ndarray],
+    prefix: str = "rewardbench_v2",
+    ties_margin_rule: str = "rewardbench-0.1.4",
 ) -> dict[str, float]:
     """Subset scores, the Ties components and the overall score (fractions; Ties can exceed 1 by 0.01).
 
@@ -145,11 +181,12 @@ def rewardbench_v2_scores(
                 rows["id"].to_numpy()[index].tolist(),
                 num_correct[index].tolist(),
                 [rewards[i] for i in index],
+                ties_margin_rule,
             )
             score = parts.pop("score")
             metrics.update({f"{prefix}/ties/{part}": value for part, value in parts.items()})
         else:
-            score = _mean([best_of_n_credit(rewards[i], int(num_correct[i])) for i in index])
+            score = _mean([best_of_n_credit(rewards[i]) for i in index])
         metrics[f"{prefix}/subset/{name}"] = score
     metrics[f"{prefix}/overall"] = float(
         np.mean([metrics[f"{prefix}/subset/{n}"] for n in SUBSETS])
@@ -168,6 +205,22 @@ class RewardBenchV2(HubBenchmarkSuite):
     SPLIT_COUNTS = SPLIT_COUNTS
     DEFAULT_NAME = "rewardbench_v2"
 
+    def __init__(
+        self,
+        data_path: str | None = None,
+        hub_id: str | None = None,
+        split: str | None = None,
+        validate_counts: bool = True,
+        name: str | None = None,
+        ties_margin_rule: str = "rewardbench-0.1.4",
+    ) -> None:
+        super().__init__(data_path, hub_id, split, validate_counts, name)
+        if ties_margin_rule not in TIES_MARGIN_RULES:
+            raise ValueError(
+                f"ties_margin_rule={ties_margin_rule!r}; choose one of {TIES_MARGIN_RULES}"
+            )
+        self.ties_margin_rule = ties_margin_rule
+
     def _prepare(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
         frame["chosen"] = [list(value) for value in frame["chosen"]]
         frame["rejected"] = [list(value) for value in frame["rejected"]]
@@ -175,14 +228,29 @@ class RewardBenchV2(HubBenchmarkSuite):
         return frame
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
+        """Scores of the rows; a row where a correct response is also among the incorrect ones is
+        skipped and counted (``identical_skipped``), like a pair with chosen == rejected."""
         rows = self.load_data()
-        responses = [c + r for c, r in zip(rows["chosen"], rows["rejected"], strict=True)]
-        sizes = np.array([len(r) for r in responses])
-        prompts = np.repeat(rows["prompt"].to_numpy(dtype=object), sizes).tolist()
-        flat = [text for row in responses for text in row]
+        prompts, flat, sizes = _flatten(rows)
+        identical = np.array(
+            [bool(set(c) & set(r)) for c, r in zip(rows["chosen"], rows["rejected"], strict=True)]
+        )
+        row_of = np.repeat(np.arange(len(rows)), sizes)
+        screening = screen_rows(scorer, self.name, prompts, flat, row_of, len(rows), identical)
+        rows = rows[screening.keep].reset_index(drop=True)
+        prompts, flat, sizes = _flatten(rows)
         rewards = score_texts(scorer, prompts, flat, self.name)
         per_row = np.split(rewards, np.cumsum(sizes)[:-1])
-        return rewardbench_v2_scores(rows, per_row, self.name)
+        metrics = rewardbench_v2_scores(rows, per_row, self.name, self.ties_margin_rule)
+        return {**metrics, **screening.metrics(self.name)}
+
+
+def _flatten(rows: pd.DataFrame) -> tuple[list[str], list[str], np.ndarray]:
+    """Every (prompt, response) input of the rows, chosen first, and the responses per row."""
+    responses = [list(c) + list(r) for c, r in zip(rows["chosen"], rows["rejected"], strict=True)]
+    sizes = np.array([len(r) for r in responses], dtype=np.int64)
+    prompts = np.repeat(rows["prompt"].to_numpy(dtype=object), sizes).tolist()
+    return prompts, [text for row in responses for text in row], sizes
 
 
 def _check_response_counts(frame: pd.DataFrame, source: str) -> None:
@@ -211,3 +279,13 @@ def _check_response_counts(frame: pd.DataFrame, source: str) -> None:
         raise BenchmarkDataError(
             f"{source}: Ties row id(s) {bad[:5]} are not of the form 'ref:<n>' or 'tied:<n>'"
         )
+    seen: dict[tuple[str, int], str] = {}
+    for value in ties_ids:
+        kind, number = _TIES_ID.match(value).groups()
+        key = (kind, int(number))
+        if key in seen:
+            raise BenchmarkDataError(
+                f"{source}: Ties row ids {seen[key]!r} and {value!r} name the same prompt "
+                f"({kind}:{key[1]})"
+            )
+        seen[key] = value

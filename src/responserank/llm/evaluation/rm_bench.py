@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from responserank.llm.data.sources.rm_bench import STYLES, load_rm_bench
-from responserank.llm.evaluation.base import Scorer, score_pairs
+from responserank.llm.evaluation.base import Scorer, score_pairs, screen_pairs
 
 
 def style_matrix(table: pd.DataFrame, chosen: np.ndarray, rejected: np.ndarray) -> np.ndarray:
@@ -75,9 +75,17 @@ class RMBenchSuite:
         return self._table
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
+        """A skipped (identical) or dropped (over-long) row leaves its cells of the matrix out."""
         table = self.load_data()
-        chosen, rejected = score_pairs(
-            scorer, table["prompt"], table["chosen"], table["rejected"], self.name
+        screening = screen_pairs(
+            scorer, self.name, table["prompt"], table["chosen"], table["rejected"]
+        )
+        kept = table[screening.keep]
+        chosen = np.full(len(table), np.nan)
+        rejected = np.full(len(table), np.nan)
+        chosen[screening.keep], rejected[screening.keep] = score_pairs(
+            scorer, kept["prompt"], kept["chosen"], kept["rejected"], self.name
         )
         matrix = style_matrix(table, chosen, rejected)
-        return {f"{self.name}/{k}": v for k, v in summarise_matrix(matrix).items()}
+        metrics = {f"{self.name}/{k}": v for k, v in summarise_matrix(matrix).items()}
+        return {**metrics, **screening.metrics(self.name)}

@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 from responserank.llm.data.sources.lie import load_lie_full, load_lie_split
 from responserank.llm.data.sources.scale import TRUE_LABELS, load_true_items
 from responserank.llm.data.sources.true import ANCHOR_ITEM, load_true_split
-from responserank.llm.evaluation.base import Scorer, score_texts
+from responserank.llm.evaluation.base import Scorer, score_texts, screen_rows, screen_texts
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 
 PROBABILITY_FLOOR = 1e-7
@@ -91,12 +91,16 @@ class TrueModelSuite:
 
     def fit_calibrator(self, scorer: Scorer) -> Callable[[np.ndarray], np.ndarray]:
         cal = self.load_data()["cal"]
+        cal = cal[screen_texts(scorer, f"{self.name}/cal", cal["prompt_response_group"]).keep]
         cal_scores = score_items(scorer, cal["prompt_response_group"])
         return fit_probability_calibrator(cal_scores, cal[self.label], self.calibration)
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
+        """Over-long items are counted (``truncated``: eval split) and dropped when asked."""
         calibrator = self.fit_calibrator(scorer)
         items = self.load_data()["eval"]
+        screening = screen_texts(scorer, self.name, items["prompt_response_group"])
+        items = items[screening.keep]
         logits = score_items(scorer, items["prompt_response_group"])
         label = items[self.label].to_numpy(dtype=float)
         metrics = probability_metrics(calibrator(logits), label)
@@ -105,7 +109,8 @@ class TrueModelSuite:
         metrics["uncalibrated_bce"] = float(
             F.binary_cross_entropy_with_logits(torch.tensor(logits), torch.tensor(label))
         )
-        return {f"{self.name}/{key}": value for key, value in metrics.items()}
+        metrics = {f"{self.name}/{key}": value for key, value in metrics.items()}
+        return {**metrics, **screening.metrics(self.name)}
 
 
 def predict_lie_correctness(
@@ -160,7 +165,13 @@ class TrueTransferSuite:
         return self._data
 
     def evaluate(self, scorer: Scorer) -> dict[str, float]:
+        """Over-long LIE rows (either order) are counted (``truncated``) and dropped when asked."""
         cal, lie = self.load_data()
+        cal = cal[screen_texts(scorer, f"{self.name}/cal", cal["prompt_response_group"]).keep]
+        orders = list(lie["prompt_response_group_1"]) + list(lie["prompt_response_group_2"])
+        rows = np.tile(np.arange(len(lie)), 2)
+        screening = screen_rows(scorer, self.name, [""] * len(orders), orders, rows, len(lie))
+        lie = lie[screening.keep]
         cal_scores = score_items(scorer, cal["prompt_response_group"])
         calibrator = fit_probability_calibrator(cal_scores, cal["correct_chosen"])
         predicted = predict_lie_correctness(scorer, calibrator, lie)
@@ -170,4 +181,5 @@ class TrueTransferSuite:
             "bce_order2": binary_cross_entropy(predicted["p_order2"].to_numpy(), label),
         }
         metrics.update(probability_metrics(predicted["p_mean"].to_numpy(), label))
-        return {f"{self.name}/{key}": value for key, value in metrics.items()}
+        metrics = {f"{self.name}/{key}": value for key, value in metrics.items()}
+        return {**metrics, **screening.metrics(self.name)}
