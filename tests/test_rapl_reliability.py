@@ -113,6 +113,26 @@ def test_errors_name_the_problem():
         ReliabilitySignal("arm", calibration=ArmCalibration())
 
 
+@pytest.mark.parametrize(("map_to", "q"), [("p", [0.5, 0.3, 0.5]), ("beta", [0.1, 0.5, 0.2])])
+def test_every_weight_zero_is_refused(map_to, q):
+    signal = ReliabilitySignal("arm", is_prob=True, map_to=map_to)
+    with pytest.raises(
+        DataValidationError,
+        match=rf"ARM 'arm' \(map_to={map_to}\): all 3 training comparisons get weight 0",
+    ):
+        signal.apply({"train": _table(q)})
+    # the same values on the eval table only describe it
+    assert (signal.apply({"eval": _table(q)})["eval"]["reliability"] == 0).all()
+
+
+def test_mostly_zero_weights_warn_and_margins_never_zero_weight(caplog):
+    table = ReliabilitySignal("arm", map_to="beta").apply({"train": _table([0.0, 0.0, 0.7])})
+    assert "ARM 'arm' (map_to=beta): 2 of 3 training comparisons get weight 0" in caplog.text
+    np.testing.assert_allclose(table["train"]["reliability"], [0.0, 0.0, 0.7])
+    margin = ReliabilitySignal("arm", is_prob=True, map_to="margin")
+    assert len(margin.apply({"train": _table([0.5, 0.5])})["train"]) == 2
+
+
 def test_isotonic_calibration_is_monotone_on_fixture(tmp_path):
     write_true_folder(tmp_path, folds=1, rows=40)
     calibration = ArmCalibration(true_path=tmp_path, fold=0, method="isotonic")

@@ -99,9 +99,30 @@ def test_lie_fixture_folder_and_env_default(tmp_path, monkeypatch, tokenizer):
     assert len(lie.load_lie_full()) == 10
     everything = _load(lie.LieSource(fold=None), tokenizer)
     assert (len(everything.train), len(everything.eval)) == (10, 0)
-    short = _load(lie.LieSource(fold=1), tokenizer, max_length=20)
-    assert short.dropped["length_filter"] > 0
-    assert len(short.train) + len(short.eval) + short.dropped["length_filter"] == 10
+    with pytest.raises(
+        DataValidationError,
+        match=r"LIE fold 1 \(train\): step 'length_filter \(max_length=20\)' left no "
+        r"comparisons \(5 -> 0\)",
+    ):
+        _load(lie.LieSource(fold=1), tokenizer, max_length=20)
+
+
+def test_lie_identical_pairs_are_dropped_or_refused(tmp_path, tokenizer):
+    write_lie_folder(tmp_path, folds=2, rows_per_fold=5)
+    file = tmp_path / "folds" / "LIE_train_1.csv"
+    df = pd.read_csv(file)
+    df.loc[[1, 3], "rejected"] = df.loc[[1, 3], "chosen"]
+    df.to_csv(file, index=False)
+    splits = _load(lie.LieSource(str(tmp_path), fold=1), tokenizer)
+    assert splits.dropped["identical_pairs"] == 2
+    assert len(splits.train) == 3
+    df["rejected"] = df["chosen"]
+    df.to_csv(file, index=False)
+    with pytest.raises(
+        DataValidationError,
+        match=r"LIE fold 1 \(train\): step 'identical_pairs' left no comparisons \(5 -> 0\)",
+    ):
+        _load(lie.LieSource(str(tmp_path), fold=1), tokenizer)
 
 
 def test_missing_data_folder_names_the_variable(monkeypatch):
@@ -221,6 +242,20 @@ def test_scale_schemas(tmp_path, tokenizer):
     df.to_csv(file, index=False)
     with pytest.raises(DataValidationError, match=r"missing required column\(s\) \['accuracy'\]"):
         scale.load_scale_true_split(tmp_path / "scale_true", 0, "cal")
+
+
+def test_item_sources_one_per_variant(tmp_path, tokenizer):
+    write_true_folder(tmp_path / "true", folds=1, rows=4)
+    write_true_folder(tmp_path / "scale_true", folds=1, rows=4, scale=True)
+    original = _load(true.TrueItemsSource(str(tmp_path / "true")), tokenizer, 10**6)
+    soft = _load(scale.ScaleTrueItemsSource(str(tmp_path / "scale_true")), tokenizer, 10**6)
+    for splits in (original, soft):
+        # repeated_orders: 4 items in both orders; every item is paired with the fixed anchor
+        assert (len(splits.train), len(splits.eval)) == (8, 8)
+        assert (splits.train["rejected"] == true.ANCHOR_ITEM).all()
+        assert (splits.train["chosen"] == splits.train["prompt_response_group"]).all()
+    assert "accuracy" not in original.train.columns
+    assert soft.train["accuracy"].between(0, 1).all()
 
 
 def test_rm_bench_flat_and_nested(tmp_path):

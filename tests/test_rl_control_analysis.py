@@ -15,17 +15,18 @@ import pytest
 from scipy import stats
 
 from responserank.errors import CacheError
-from responserank.rl_control.analysis.cli import main
-from responserank.rl_control.analysis.collect import parse_run_name, tables_from_runs
-from responserank.rl_control.analysis.curves import common_grid, curves_on_grid, final_returns
-from responserank.rl_control.analysis.data import (
+from responserank.rl_control.analysis.cache_tables import (
     load_cache,
     reward_models_path,
     runs_path,
     write_reward_models,
     write_runs,
 )
-from responserank.rl_control.analysis.stats import PAIRED_T, WELCH_T, compare_rt, comparison_table
+from responserank.rl_control.analysis.cli import main
+from responserank.rl_control.analysis.collect import parse_run_name, tables_from_runs
+from responserank.rl_control.analysis.curves import common_grid, curves_on_grid, final_returns
+from responserank.rl_control.analysis.rt_comparisons import compare_rt, comparison_table
+from responserank.stats import PAIRED_T, WELCH_T
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = [
@@ -137,7 +138,7 @@ def test_paired_comparison_equals_scipy():
     result = compare_rt(frame, "v", ["seed"])
     reference = stats.ttest_rel(other, base)
     ci = reference.confidence_interval(0.95)
-    assert result.test == PAIRED_T and result.n_pairs == 6
+    assert result.test == PAIRED_T and result.n == 6
     assert result.statistic == pytest.approx(reference.statistic, rel=1e-12)
     assert result.p_value == pytest.approx(reference.pvalue, rel=1e-12)
     assert (result.ci_low, result.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-12)
@@ -152,7 +153,7 @@ def test_unpaired_runs_fall_back_to_welch():
     )  # fmt: skip
     result = compare_rt(frame, "v", ["seed"])
     reference = stats.ttest_ind([3.0, 5.0, 4.0, 7.0], [1.0, 2.0, 4.0], equal_var=False)
-    assert result.test == WELCH_T and result.n_pairs == 0
+    assert result.test == WELCH_T and result.n == 0
     assert result.statistic == pytest.approx(reference.statistic)
     assert result.p_value == pytest.approx(reference.pvalue)
 

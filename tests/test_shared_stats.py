@@ -48,7 +48,7 @@ def test_paired_t_test_by_hand_and_against_scipy():
     assert result.n == 4
     assert result.mean_difference == pytest.approx(0.03)
     assert result.sd_difference == pytest.approx(sd)
-    assert result.cohens_dz == pytest.approx(0.03 / sd)
+    assert result.effect_size == pytest.approx(0.03 / sd)
     assert result.statistic == pytest.approx(0.03 / (sd / 2))
     reference = stats.ttest_rel(other, baseline)
     assert result.statistic == pytest.approx(reference.statistic)
@@ -64,9 +64,9 @@ def test_paired_t_test_drops_incomplete_pairs_and_needs_two():
     assert result.n == 3
     assert result.p_value == pytest.approx(reference.pvalue)
     single = paired_t_test([0.1], [0.2])
-    assert single.n == 1 and math.isnan(single.p_value) and math.isnan(single.cohens_dz)
+    assert single.n == 1 and math.isnan(single.p_value) and math.isnan(single.effect_size)
     constant = paired_t_test([1.0, 2.0], [1.5, 2.5])
-    assert math.isnan(constant.cohens_dz) and constant.p_value == 0.0
+    assert math.isnan(constant.effect_size) and constant.p_value == 0.0
     with pytest.raises(ValueError, match="equal length"):
         paired_t_test([0.1, 0.2], [0.1])
 

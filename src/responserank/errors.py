@@ -15,6 +15,16 @@ class ConfigError(ResponseRankError, ValueError):
     """A configuration cannot describe a valid run; the message names the key and the range."""
 
 
+class DataValidationError(ResponseRankError, ValueError):
+    """Input data does not have the expected shape; the message names file, row and field."""
+
+
+class InputFileError(DataValidationError):
+    """A file cannot be read as its format: missing, empty, header only, not UTF-8, a wrong
+    delimiter, truncated JSON, malformed YAML. The message names the file, the line or row where
+    known, and what was expected (see :mod:`responserank.reading`)."""
+
+
 class ResultsFormatError(ResponseRankError, ValueError):
     """A results file does not follow its schema; the message names the file and key path."""
 
@@ -30,3 +40,7 @@ class CacheError(ResponseRankError, ValueError):
 
 class CollectError(ResponseRankError, RuntimeError):
     """Runs could not be collected (no account, offline, unknown project, nothing found)."""
+
+
+class RegistryError(ResponseRankError, ValueError):
+    """A results registry is missing or malformed; the message names the file and key path."""

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
+
+from responserank.errors import InputFileError
+from responserank.reading import read_json_lines
 
 
 def read_json_objects(
-    path: str | os.PathLike[str], error: type[Exception] = ValueError
+    path: str | os.PathLike[str], error: type[Exception] = InputFileError
 ) -> list[dict[str, Any]]:
-    """The objects of a JSON-lines file in order, blank lines skipped.
+    """The objects of a JSON-lines file in order, blank lines skipped, an empty file allowed.
 
-    A bad line raises ``error`` naming the file and the line number, so callers choose the
-    exception type their users catch (for example the data-validation error of the loaders).
+    Parsing is :func:`responserank.reading.read_json_lines`; a bad line raises ``error`` (default
+    InputFileError) naming the file and the line number, so callers choose the exception type
+    their users catch.
     """
-    file = Path(path)
-    objects = []
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise error(f"{file}: line {number} is not valid JSON ({exc})") from exc
-            if not isinstance(value, dict):
-                raise error(
-                    f"{file}: line {number}: expected a JSON object, got {type(value).__name__}"
-                )
-            objects.append(value)
-    return objects
+    try:
+        return read_json_lines(path, "one JSON object per line", allow_empty=True)
+    except InputFileError as exc:
+        if error is InputFileError:
+            raise
+        raise error(str(exc)) from exc

@@ -1,9 +1,11 @@
-"""Statistics shared by every analysis CLI (synthetic, LLM, RL control).
+"""Statistics shared by every analysis CLI (synthetic, LLM, RL control): the only home of tests.
 
 One place for the numbers that figures and tables report, so every family computes a confidence
-interval, a paired test, an effect size or a multiple-comparison correction the same way: Student's
-t interval of a mean, the paired t-test with Cohen's d_z, Levene's test of equal variances, Holm's
-step-down correction, and the interpolated point at which a mean curve reaches a level.
+interval, a test, an effect size or a multiple-comparison correction the same way: Student's t
+interval of a mean; the paired t-test with Cohen's d_z, the Wilcoxon signed-rank test with the
+rank-biserial correlation and Welch's unpaired t-test, all returning one ``Comparison``; Levene's
+test of equal variances; Holm's step-down correction; and the interpolated point at which a mean
+curve reaches a level.
 """
 
 from __future__ import annotations
@@ -72,31 +74,51 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-@dataclass(frozen=True)
-class PairedTTest:
-    """Two-sided paired t-test of ``other - baseline``.
+PAIRED_T = "paired t-test"
+WILCOXON = "Wilcoxon signed-rank test"
+WELCH_T = "Welch t-test (unpaired)"
+TOO_FEW = "not enough runs"
 
-    Means and sds describe the ``n`` complete pairs only, so they match the tested difference;
-    ``ci_low``/``ci_high`` bound the mean difference (t interval); ``cohens_dz`` is the mean
-    difference over the sd of the differences.
+
+@dataclass(frozen=True)
+class Comparison:
+    """A two-sided test of ``other`` against ``baseline``: every location test returns this.
+
+    ``test`` names the test (``PAIRED_T``, ``WILCOXON``, ``WELCH_T``, or ``TOO_FEW`` when a sample
+    is too small to test). ``n`` counts the complete pairs a paired test used (0 for an unpaired
+    test); ``n_baseline``/``n_other`` count the values of each sample that entered the means (for a
+    paired test, the paired ones). ``mean_difference`` and ``median_difference`` are of
+    ``other - baseline``; ``ci_low``/``ci_high`` bound the mean difference (t interval; NaN for the
+    rank test). ``effect_size`` is Cohen's d_z (paired t), Cohen's d with the pooled sd (Welch) or
+    the matched-pairs rank-biserial correlation (Wilcoxon); ``n_nonzero`` counts non-zero paired
+    differences (the values the rank test ranks).
     """
 
+    test: str
     n: int
+    n_baseline: int
+    n_other: int
     mean_baseline: float
     mean_other: float
     sd_baseline: float
     sd_other: float
     mean_difference: float
+    median_difference: float
     sd_difference: float
     ci_low: float
     ci_high: float
-    cohens_dz: float
+    effect_size: float
     statistic: float
     p_value: float
+    n_nonzero: int
 
 
 def _sd(values: np.ndarray) -> float:
     return float(values.std(ddof=1)) if values.size >= 2 else math.nan
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else math.nan
 
 
 def _paired_arrays(baseline: Sequence[float], other: Sequence[float]) -> tuple[np.ndarray, ...]:
@@ -108,43 +130,140 @@ def _paired_arrays(baseline: Sequence[float], other: Sequence[float]) -> tuple[n
     return a[keep], b[keep]
 
 
+def _paired_comparison(test: str, a: np.ndarray, b: np.ndarray, **fields: float) -> Comparison:
+    """The descriptive fields of paired samples ``a`` (baseline) and ``b``; ``fields`` the rest."""
+    diff = b - a
+    nan = math.nan
+    described = {
+        "n": int(diff.size),
+        "n_baseline": int(a.size),
+        "n_other": int(b.size),
+        "mean_baseline": _mean(a),
+        "mean_other": _mean(b),
+        "sd_baseline": _sd(a),
+        "sd_other": _sd(b),
+        "mean_difference": _mean(diff),
+        "median_difference": float(np.median(diff)) if diff.size else nan,
+        "sd_difference": _sd(diff),
+        "n_nonzero": int(np.count_nonzero(diff)),
+        "ci_low": nan,
+        "ci_high": nan,
+        "effect_size": nan,
+        "statistic": nan,
+        "p_value": nan,
+    }
+    return Comparison(test=test, **{**described, **fields})
+
+
 def paired_t_test(
     baseline: Sequence[float], other: Sequence[float], confidence: float = 0.95
-) -> PairedTTest:
-    """Test whether ``other`` differs from ``baseline`` (paired by index).
+) -> Comparison:
+    """Paired two-sided t-test of ``other`` against ``baseline`` (paired by index).
 
-    Pairs with a non-finite value are left out. With fewer than two pairs the test, interval and
-    effect size are NaN. Statistic and p-value are scipy's ``ttest_rel`` as it reports them (for
-    differences without spread: NaN when all are zero, infinite t and p = 0 otherwise); d_z is
-    NaN when the differences do not vary.
+    Pairs with a non-finite value are left out; means and sds describe the complete pairs only,
+    so they match the tested difference. With fewer than two pairs the test, interval and effect
+    size are NaN. Statistic and p-value are scipy's ``ttest_rel`` as it reports them (for
+    differences without spread: NaN when all are zero, infinite t and p = 0 otherwise); the effect
+    size is Cohen's d_z (mean difference over the sd of the differences), NaN when the differences
+    do not vary. Raises ``ValueError`` for samples of unequal length.
     """
     a, b = _paired_arrays(baseline, other)
-    diff = b - a
-    n = int(diff.size)
-    nan = math.nan
-    mean_a = float(a.mean()) if n else nan
-    mean_b = float(b.mean()) if n else nan
-    mean = float(diff.mean()) if n else nan
-    sd = _sd(diff)
+    n = int(a.size)
     if n < 2:
-        return PairedTTest(n, mean_a, mean_b, nan, nan, mean, nan, nan, nan, nan, nan, nan)
+        return _paired_comparison(PAIRED_T, a, b)
+    diff = b - a
+    mean, sd = float(diff.mean()), _sd(diff)
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # scipy's precision-loss note at sd = 0
         result = stats.ttest_rel(b, a)
-    return PairedTTest(
-        n=n,
-        mean_baseline=mean_a,
-        mean_other=mean_b,
-        sd_baseline=_sd(a),
-        sd_other=_sd(b),
-        mean_difference=mean,
-        sd_difference=sd,
+    return _paired_comparison(
+        PAIRED_T,
+        a,
+        b,
         ci_low=mean - half,
         ci_high=mean + half,
-        cohens_dz=mean / sd if sd > 0 else nan,
+        effect_size=mean / sd if sd > 0 else math.nan,
         statistic=float(result.statistic),
         p_value=float(result.pvalue),
+    )
+
+
+def paired_wilcoxon(baseline: Sequence[float], other: Sequence[float]) -> Comparison:
+    """Wilcoxon signed-rank test of ``other`` against ``baseline`` (paired by index).
+
+    ``statistic`` and ``p_value`` are scipy's two-sided ``wilcoxon`` result (zero differences
+    dropped, ``zero_method="wilcox"``). The effect size is the matched-pairs rank-biserial
+    correlation (W+ - W-) / (W+ + W-), positive when ``other`` tends to be larger. Pairs with a
+    non-finite value (an undefined correlation) are left out; ``n`` counts the rest. When every
+    difference is zero there is nothing to rank: p is 1 and the effect is 0; without any finite
+    pair the test fields are NaN. Raises ``ValueError`` for samples of unequal length.
+    """
+    a, b = _paired_arrays(baseline, other)
+    diff = b - a
+    nonzero = diff[diff != 0]
+    if diff.size == 0:
+        return _paired_comparison(WILCOXON, a, b)
+    if nonzero.size == 0:
+        return _paired_comparison(WILCOXON, a, b, statistic=0.0, p_value=1.0, effect_size=0.0)
+    result = stats.wilcoxon(diff, zero_method="wilcox", alternative="two-sided")
+    ranks = stats.rankdata(np.abs(nonzero))
+    w_plus = float(ranks[nonzero > 0].sum())
+    w_minus = float(ranks[nonzero < 0].sum())
+    return _paired_comparison(
+        WILCOXON,
+        a,
+        b,
+        statistic=float(result.statistic),
+        p_value=float(result.pvalue),
+        effect_size=(w_plus - w_minus) / (w_plus + w_minus),
+    )
+
+
+def welch_t_test(
+    baseline: Sequence[float], other: Sequence[float], confidence: float = 0.95
+) -> Comparison:
+    """Welch's unpaired two-sided t-test of ``other`` against ``baseline`` (unequal variances).
+
+    Non-finite values are left out. The interval is scipy's Welch interval of the difference of
+    means; the effect size is Cohen's d with the pooled sd sqrt((s_b^2 + s_o^2) / 2), NaN when
+    neither sample varies. With fewer than two values in a sample the test is ``TOO_FEW`` and
+    only the means and sds are filled in.
+    """
+    a = np.asarray(baseline, dtype=float)
+    b = np.asarray(other, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    nan = math.nan
+    common = {
+        "n": 0,
+        "n_baseline": int(a.size),
+        "n_other": int(b.size),
+        "mean_baseline": _mean(a),
+        "mean_other": _mean(b),
+        "sd_baseline": _sd(a),
+        "sd_other": _sd(b),
+        "mean_difference": _mean(b) - _mean(a),
+        "median_difference": nan,
+        "sd_difference": nan,
+        "n_nonzero": 0,
+    }
+    if a.size < 2 or b.size < 2:
+        return Comparison(
+            test=TOO_FEW, ci_low=nan, ci_high=nan, effect_size=nan, statistic=nan, p_value=nan,
+            **common,
+        )  # fmt: skip
+    result = stats.ttest_ind(b, a, equal_var=False)
+    ci = result.confidence_interval(confidence)
+    pooled = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+    mean = float(b.mean() - a.mean())
+    return Comparison(
+        test=WELCH_T,
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        effect_size=mean / pooled if pooled > 0 else nan,
+        statistic=float(result.statistic),
+        p_value=float(result.pvalue),
+        **{**common, "mean_difference": mean},
     )
 
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from responserank.plotting import style_context
-from responserank.synthetic.analysis.data import METRICS, parse_results
+from responserank.synthetic.analysis.dataset_results import METRICS, parse_results
 from responserank.synthetic.analysis.figures import kendall_figure, size_curves_figure
 from synthetic_analysis.results_factory import make_results
 

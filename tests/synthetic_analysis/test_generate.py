@@ -15,7 +15,7 @@ from scipy import stats
 
 from responserank.plotting import method_label
 from responserank.synthetic.analysis.cli import main
-from responserank.synthetic.analysis.data import GROUPS, METRICS, dataset_label
+from responserank.synthetic.analysis.dataset_results import GROUPS, METRICS, dataset_label
 from responserank.synthetic.summary import PAPER_DATASETS
 from synthetic_analysis.results_factory import make_results, write_results_file
 
@@ -168,13 +168,15 @@ def test_no_results_at_all_is_an_error(tmp_path):
     assert "no results files" in output and "stochastic.json" in output
 
 
-def test_malformed_file_names_file_and_key(tmp_path):
+def test_a_metric_the_file_lacks_is_listed_with_file_and_key(tmp_path):
     results = make_results("drift_diffusion", num_trials=2)
     del results["rr"]["sizes"]["0.75"]["summary_metrics"]["choice_accuracy"]
     path = write_results_file(tmp_path, results)
-    output = _run_cli(["generate", str(tmp_path), str(tmp_path / "figures")], expected_status=2)
-    assert str(path) in output
-    assert "rr.sizes.0.75.summary_metrics.choice_accuracy" in output
+    output = _run_cli(["generate", str(tmp_path), str(tmp_path / "figures")])
+    assert f"missing: {path}: rr.sizes.0.75.summary_metrics.choice_accuracy" in output
+    table = (tmp_path / "figures" / "synthetic_with_variability_accuracy_table.tex").read_text()
+    rr_row = next(line for line in table.splitlines() if line.split(" & ")[1:2] == ["RR"])
+    assert rr_row.split(" & ")[3] == "--", "the 0.75 cell it lacks"
 
 
 def test_wrong_value_type_names_the_entry(tmp_path):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from responserank.synthetic.analysis.data import GROUPS, METRICS
+from responserank.synthetic.analysis.dataset_results import GROUPS, METRICS
 from responserank.synthetic.analysis.generate import read_dataset_results
-from responserank.synthetic.analysis.stats import compare_learners
+from responserank.synthetic.analysis.learner_tests import compare_learners
 from responserank.synthetic.analysis.tables import metric_table, wilcoxon_csv, wilcoxon_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

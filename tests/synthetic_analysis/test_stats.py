@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from responserank.synthetic.analysis.stats import paired_wilcoxon
+from responserank.stats import paired_wilcoxon
 
 
 def test_wilcoxon_matches_scipy_and_rank_biserial_by_hand():
@@ -19,7 +19,7 @@ def test_wilcoxon_matches_scipy_and_rank_biserial_by_hand():
     assert result.statistic == reference.statistic
     assert result.p_value == pytest.approx(reference.pvalue)
     # |d| ranks 1, 2, 3, 4; W+ = 1 + 3 + 4 = 8, W- = 2 -> (8 - 2) / 10.
-    assert result.rank_biserial == pytest.approx(0.6)
+    assert result.effect_size == pytest.approx(0.6)
     assert result.median_difference == pytest.approx(0.02)
     assert (result.n, result.n_nonzero) == (4, 4)
 
@@ -37,7 +37,7 @@ def test_wilcoxon_drops_zero_differences_and_undefined_values():
 
 def test_identical_learners_give_no_effect():
     result = paired_wilcoxon([0.3, 0.4], [0.3, 0.4])
-    assert (result.p_value, result.rank_biserial, result.statistic) == (1.0, 0.0, 0.0)
+    assert (result.p_value, result.effect_size, result.statistic) == (1.0, 0.0, 0.0)
 
 
 def test_unequal_pairs_are_rejected():

@@ -16,6 +16,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from responserank.cli_errors import exit_on_project_error
 from responserank.llm.evaluation.records import (
     default_results_path,
     run_metric_names,
@@ -142,7 +143,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     LOG.info("evaluate config:\n%s", OmegaConf.to_yaml(cfg))
-    evaluate(cfg)
+    with exit_on_project_error():
+        evaluate(cfg)
 
 
 if __name__ == "__main__":

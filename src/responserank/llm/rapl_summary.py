@@ -11,7 +11,6 @@ and folds) of the LIE-test weights and the held-out metrics.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from responserank.atomic_io import write_text_atomic
+from responserank.cli_errors import exit_on_project_error
+from responserank.reading import read_json, read_yaml
 
 METRICS = {
     "length_weight": "eval/lie_test/length_weight",
@@ -37,10 +38,10 @@ def run_row(run_dir: Path) -> dict[str, Any] | None:
     summary_file, config_file = run_dir / "summary.json", run_dir / "config.yaml"
     if not summary_file.is_file() or not config_file.is_file():
         return None
-    summary = json.loads(summary_file.read_text())
+    summary = read_json(summary_file, "a run summary (a JSON object)")
     if summary.get("status") != "finished" or summary.get("dry_run"):
         return None
-    cfg = OmegaConf.load(config_file)
+    cfg = OmegaConf.create(read_yaml(config_file, "the run's resolved config (YAML)"))
     signal = OmegaConf.select(cfg, "experiment.train_signal") or {}
     column = signal.get("column") if hasattr(signal, "get") else None
     metrics = summary.get("metrics", {})
@@ -121,4 +122,5 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_project_error():
+        main()

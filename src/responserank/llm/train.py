@@ -13,7 +13,6 @@ held-out evaluation (and the configured suites) every epoch, save the model, fin
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from transformers import set_seed
 
+from responserank.cli_errors import exit_on_project_error
 from responserank.errors import ConfigError
 from responserank.llm.callbacks import EvalSuitesCallback, RunRecordCallback
 from responserank.llm.config import TrainConfig, validate
@@ -136,11 +136,8 @@ def run(cfg: DictConfig, hydra_info: Mapping[str, Any] | None = None) -> RunOutc
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_project_error():
         outcome = run(cfg, hydra_metadata())
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
     if outcome.exit_code:
         raise SystemExit(outcome.exit_code)
 

@@ -25,13 +25,15 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from responserank.atomic_io import write_text_atomic
+from responserank.cli_errors import exit_on_project_error
 from responserank.llm.data.sources.lie import load_lie_full
-from responserank.llm.data.sources.true import load_true_split
+from responserank.llm.data.sources.true import TrueItemsSource, load_true_split
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
 from responserank.llm.models import load_reward_model
 from responserank.llm.run_lifecycle import finished_record
+from responserank.reading import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +52,17 @@ def run_predictions(
     config_file = record.path / "config.yaml"
     if not config_file.is_file():
         raise FileNotFoundError(f"{run_dir}: no config.yaml; pass run directories of trained runs")
-    cfg = OmegaConf.load(config_file)
+    cfg = OmegaConf.create(read_yaml(config_file, "the run's resolved config (YAML)"))
     dataset = cfg.dataset
     if not str(dataset.get("_target_", "")).endswith("TrueItemsSource"):
         raise ValueError(
             f"{run_dir}: not a TRUE reliability run (dataset is {dataset.get('_target_')!r}); "
             "train it with experiment=true_value_head"
         )
-    path = true_path or (dataset.path if dataset.get("variant") == "original" else None)
+    # Runs saved before the scale_TRUE items had their own source carry ``variant``.
+    reads_true = str(dataset.get("_target_")) == f"{TrueItemsSource.__module__}.TrueItemsSource"
+    reads_true = reads_true and dataset.get("variant", "original") == "original"
+    path = true_path or (dataset.path if reads_true else None)
     cal = load_true_split(path, int(dataset.fold), "cal", str(dataset.layout))
     quantization = cfg.model.get("quantization")
     model, tokenizer = load_reward_model(
@@ -114,4 +119,5 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    main()
+    with exit_on_project_error():
+        main()

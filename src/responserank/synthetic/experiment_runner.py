@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from responserank.atomic_io import write_json_atomic
+from responserank.cli_errors import exit_on_project_error
 from responserank.errors import ConfigError
 from responserank.provenance import git_commit
 from responserank.synthetic.data import generate_trial
@@ -213,18 +213,15 @@ def main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     overrides = list(HydraConfig.get().overrides.task)
     backend = cfg.get("execution_backend") or {}
-    try:
+    with exit_on_project_error():
         experiment = resolve_experiment(cfg, run_dir, overrides)
         _worker_count(backend.get("num_processes"), 1)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    run_experiment(
-        experiment,
-        run_dir,
-        num_processes=backend.get("num_processes"),
-        progress=bool(backend.get("progress", True)),
-    )
+        run_experiment(
+            experiment,
+            run_dir,
+            num_processes=backend.get("num_processes"),
+            progress=bool(backend.get("progress", True)),
+        )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@
 
 Entries are in trial order, so results are paired by trial across learners and sizes. Nothing
 wall-clock goes in here (that is the ``<dataset>.provenance.json`` sidecar), so the same master
-seed gives the same bytes. Files of the published reference (which carry
-``metadata.timestamp``) load too.
+seed gives the same bytes. Files of the published layout load too: ``read_results`` converts them
+(``responserank.synthetic.results_layout``) and says what they lack.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 
 from responserank.atomic_io import write_json_atomic
 from responserank.errors import ResultsFormatError
+from responserank.reading import read_json
+from responserank.synthetic.results_layout import Normalised, normalise_layout
 from responserank.synthetic.rundir import (
     MANIFEST,
     cell_path,
@@ -66,10 +68,7 @@ def _entry(value: Any, dataset_metric: bool) -> dict[str, Any]:
 
 
 def _read_cell(path: Path) -> dict[str, Any]:
-    try:
-        cell = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    cell = read_json(path, "a cell file of the synthetic runner (an object with 'metrics')")
     if not isinstance(cell, dict) or not isinstance(cell.get("metrics"), dict):
         raise ValueError(f"{path}: expected an object with a 'metrics' object")
     return cell
@@ -224,17 +223,22 @@ def validate_results(results: Any, path: Path) -> None:
                 _check_entries(path, f"{where}.{metric}", entries, False)
 
 
-def load_results(path: Path) -> dict[str, Any]:
-    """Read and validate a per-dataset results JSON (this project's or the reference's)."""
+def read_results(path: Path) -> Normalised:
+    """Read a per-dataset results JSON of either layout, convert it to this project's and validate.
+
+    Raises ``InputFileError`` (missing or unreadable file) or ``ResultsFormatError`` (naming the
+    file and key path).
+    """
     path = Path(path)
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"{path}: results file not found") from err
-    except json.JSONDecodeError as err:
-        raise ResultsFormatError(f"{path}: not valid JSON ({err})") from err
-    validate_results(results, path)
-    return results
+    raw = read_json(path, "a per-dataset synthetic results JSON")
+    normalised = normalise_layout(raw, path)
+    validate_results(normalised.results, path)
+    return normalised
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """The validated results dict of a per-dataset results JSON (either layout; ``read_results``)."""
+    return read_results(path).results
 
 
 def write_results(results: Mapping[str, Any], path: Path) -> None:

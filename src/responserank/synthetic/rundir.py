@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from responserank.atomic_io import write_json_atomic, write_text_atomic
+from responserank.errors import InputFileError
+from responserank.reading import read_json, read_yaml
 
 RUN_CONFIG = "run_config.yaml"
 MANIFEST = "run_manifest.json"
@@ -49,19 +50,18 @@ def write_run_config(run_dir: Path, experiment: dict[str, Any]) -> None:
 def read_run_config(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / RUN_CONFIG
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: not found; is {run_dir} a run directory of "
+        raise InputFileError(
+            f"{path}: file not found; is {run_dir} a run directory of "
             "responserank.synthetic.experiment_runner?"
         )
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loaded = read_yaml(path, "the run's experiment settings (a YAML mapping)")
     if not isinstance(loaded, dict):
         raise ValueError(f"{path}: expected a mapping, got {type(loaded).__name__}")
     return loaded
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(Path(run_dir) / MANIFEST, "the run manifest (a JSON object)")
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:

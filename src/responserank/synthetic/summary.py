@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from responserank.cli_errors import exit_on_project_error
 from responserank.stats import summarize
 from responserank.synthetic.results import RESERVED_KEYS, load_results
 
@@ -35,14 +36,34 @@ def mean_ci(values: Sequence[float | None], level: float = 0.95) -> tuple[float,
     return summary.mean, summary.ci_half_width
 
 
+def _entries(results: dict, learner: str, size: str, metric: str) -> list | None:
+    """The per-trial entries of one cell, or None when the file does not record it."""
+    summary = results[learner]["sizes"].get(size, {}).get("summary_metrics", {})
+    return summary.get(metric)
+
+
+def missing_cells(results: dict, size: str, metrics: Sequence[str]) -> list[str]:
+    """Key paths of the asked cells a results file lacks (e.g. a metric its layout does not record)."""
+    return [
+        f"{learner}.sizes.{size}.summary_metrics.{metric}"
+        for learner in _learners(results)
+        for metric in metrics
+        if _entries(results, learner, size, metric) is None
+    ]
+
+
 def summary_rows(
     results: dict, size: str, metrics: Sequence[str] = DEFAULT_METRICS
-) -> list[tuple[str, list[tuple[float, float]]]]:
-    """Per learner (run order): [(mean, ci half-width) per metric] at dataset size ``size``."""
+) -> list[tuple[str, list[tuple[float, float] | None]]]:
+    """Per learner (run order): [(mean, ci half-width) or None when absent, per metric] at
+    dataset size ``size``."""
     rows = []
     for learner in _learners(results):
-        summary = results[learner]["sizes"][size]["summary_metrics"]
-        rows.append((learner, [mean_ci([e["value"] for e in summary[m]]) for m in metrics]))
+        cells = []
+        for metric in metrics:
+            entries = _entries(results, learner, size, metric)
+            cells.append(None if entries is None else mean_ci([e["value"] for e in entries]))
+        rows.append((learner, cells))
     return rows
 
 
@@ -54,7 +75,10 @@ def _learners(results: dict) -> list[str]:
     return sorted(present)
 
 
-def _cell(mean: float, half: float) -> str:
+def _cell(cell: tuple[float, float] | None) -> str:
+    if cell is None:
+        return "-"
+    mean, half = cell
     return f"{mean:.3f} ± {half:.3f}"
 
 
@@ -80,11 +104,10 @@ def pivot_tables(
         for learner in learners:
             cells = []
             for results in loaded:
-                if learner not in results:
-                    cells.append("-")
-                    continue
-                summary = results[learner]["sizes"][size]["summary_metrics"]
-                cells.append(_cell(*mean_ci([e["value"] for e in summary[metric]])))
+                entries = _entries(results, learner, size, metric) if learner in results else None
+                cells.append(
+                    _cell(None if entries is None else mean_ci([e["value"] for e in entries]))
+                )
             lines.append(f"| {learner} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
@@ -100,7 +123,7 @@ def markdown_table(
         dataset = results["metadata"]["dataset"]
         trials = results["metadata"]["num_trials"]
         for learner, cells in summary_rows(results, size, metrics):
-            shown = " | ".join(_cell(m, h) for m, h in cells)
+            shown = " | ".join(_cell(cell) for cell in cells)
             lines.append(f"| {dataset} (n={trials}) | {learner} | {shown} |")
     return "\n".join(lines)
 
@@ -143,7 +166,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"{args.results_dir}: no results files (<dataset>.json) found")
     render = pivot_tables if args.layout == "pivot" else markdown_table
     print(render(files, args.size, args.metrics))
+    for path in files:
+        for key in missing_cells(load_results(path), args.size, args.metrics):
+            print(f"missing: {path}: {key} (shown as -)")
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_project_error():
+        main()

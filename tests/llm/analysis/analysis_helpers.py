@@ -19,7 +19,7 @@ configs:
   rr_agree: {group_id: rr_agree_0000000002, label: RR-Agree, color: "#D55E00", marker: s}
   rr_agree_spread2: {group_id: rr_agree_spread2_0000000003, label: RR-Agree (2)}
   rr_agree_spread4: {group_id: rr_agree_spread4_0000000004, label: RR-Agree (4)}
-  bt_lr1e-5: {group_id: bt_lr1e-5_0000000005, label: BT lr 1e-5}
+  bt_lr1em5: {group_id: bt_lr1em5_0000000005, label: BT lr 1e-5}
 """
 SEEDS = (42, 43, 44)
 FRACTIONS = (0.25, 0.5, 1.0)

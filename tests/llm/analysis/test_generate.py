@@ -61,7 +61,7 @@ def test_every_figure_and_table_is_written(generated):
     assert expected <= {p.name for p in out.iterdir()}
     assert {p.name for p in output.written} == {p.name for p in out.iterdir()}
     notes = "\n".join(output.notes)
-    assert "bt_lr1e-5: registered, but the cache has no runs of it" in notes
+    assert "bt_lr1em5: registered, but the cache has no runs of it" in notes
     assert "study bt_sensitivity" in notes
     assert "dataset statistics skipped" in notes
 
@@ -193,7 +193,7 @@ def test_studies_and_pairs_derived_from_names(cache_dir):
         "rr_agree_spread2",
         "rr_agree_spread4",
     )
-    assert studies["bt_sensitivity"].all_members == ("bt", "bt_lr1e-5")
+    assert studies["bt_sensitivity"].all_members == ("bt", "bt_lr1em5")
     assert comparison_pairs(registry, [studies["rr_agree_spread"]]) == [
         ("bt", "rr_agree"),
         ("rr_agree", "rr_agree_spread2"),
@@ -213,6 +213,20 @@ def test_malformed_cache_names_file_row_and_column(cache_dir, tmp_path):
     with pytest.raises(CacheError, match="appear more than once"):
         load_cache(cache_dir)
     assert main(["generate", str(tmp_path / "nowhere"), str(tmp_path / "fig")]) == 2
+
+
+def test_score_outside_its_range_is_refused_naming_row_and_metric(cache_dir, tmp_path, capsys):
+    frame = synthetic_results()
+    row = int(frame.index[frame["metric"] == "eval/heldout/accuracy"][1])
+    frame.loc[row, "value"] = 7.5
+    (cache_dir / "results.csv").write_text(to_csv(frame))
+    assert main(["generate", str(cache_dir), str(tmp_path / "fig")]) == 2
+    message = capsys.readouterr().err
+    assert (
+        f"results.csv, row {row + 1}, column 'value': metric 'eval/heldout/accuracy' is a score "
+        "in [0, 1], got 7.5 (1 rows outside)"
+    ) in message
+    assert not (tmp_path / "fig").exists()
 
 
 @pytest.mark.skipif(shutil.which("latex") is not None, reason="LaTeX is installed here")

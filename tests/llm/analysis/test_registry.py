@@ -6,12 +6,8 @@ import pytest
 import yaml
 from analysis_helpers import REGISTRY_TEXT
 
-from responserank.llm.analysis.registry import (
-    FoundGroup,
-    RegistryError,
-    load_registry,
-    update_from_runs,
-)
+from responserank.errors import InputFileError, RegistryError
+from responserank.llm.analysis.registry import FoundGroup, load_registry, update_from_runs
 from responserank.plotting import method_style
 
 
@@ -54,9 +50,14 @@ def test_valid_registry_and_its_defaults(tmp_path):
             "expected one of",
         ),
         (
-            "configs:\n  bt: {group_id: g, color: red}\n",
-            "configs.bt",
-            "already has the shared style",
+            "experiments:\n  bt: {display_name: BT}\n",
+            "experiments.bt.egid",
+            "missing",
+        ),
+        (
+            "experiments:\n  bt: {egid: g, colour: red}\n",
+            "experiments.bt",
+            "unknown key",
         ),
         (
             "configs:\n  x: {group_id: g}\n  y: {group_id: g}\n",
@@ -84,7 +85,7 @@ def test_errors_name_the_file_and_the_key(tmp_path, text, key, message):
 
 
 def test_unreadable_or_absent_registry(tmp_path):
-    with pytest.raises(RegistryError, match="not valid YAML"):
+    with pytest.raises(InputFileError, match=r"registry\.yaml: not valid YAML at line 2, column 1"):
         load_registry(_write(tmp_path, "configs: [unclosed\n"))
     with pytest.raises(RegistryError, match="registry not found; create it with"):
         load_registry(tmp_path / "absent.yaml")
@@ -120,3 +121,56 @@ def test_update_from_runs_keeps_styles_and_picks_the_latest_group(tmp_path):
     assert yaml.safe_load(text)["configs"] == {
         "rr_stated": {"group_id": "rr_stated_abc", "label": "rr stated"}
     }
+
+
+PUBLISHED_TEXT = """\
+experiments:
+  bt:
+    egid: bt-v1.0-59a54a7b
+    display_name: BT (baseline)
+    color: '#E74C3C'
+    marker: ^
+    linestyle: --
+  rr_agree:
+    egid: rtrank_agreement-v1.1-98289fcd
+    display_name: RR-Agree (ours)
+    color: '#8D6E63'
+    marker: p
+    linestyle: '-'
+"""
+
+
+def test_published_registry_format_reads_as_configs(tmp_path):
+    registry = load_registry(_write(tmp_path, PUBLISHED_TEXT))
+    assert list(registry.configs) == ["bt", "rr_agree"]
+    assert registry.configs["rr_agree"].group_id == "rtrank_agreement-v1.1-98289fcd"
+    assert registry.baseline == "bt" and registry.main == ("bt", "rr_agree")
+    bt = registry.configs["bt"].style
+    assert (bt.label, bt.color, bt.marker, bt.linestyle) == ("BT (baseline)", "#E74C3C", "^", "--")
+
+
+def test_a_registry_restyles_bt_in_its_own_figures_only(tmp_path):
+    shared = method_style("bt")
+    registry = load_registry(_write(tmp_path, PUBLISHED_TEXT))
+    registry.register_styles()
+    assert method_style("llm:bt").label == "BT (baseline)"
+    assert method_style("llm:bt").color == "#E74C3C"
+    assert method_style("bt") == shared, "the shared style of other figures is unchanged"
+
+
+def test_update_rewrites_a_published_registry_in_this_format(tmp_path):
+    path = _write(tmp_path, PUBLISHED_TEXT)
+    found = [FoundGroup("rr_agree", "rr_agree_0123456789", 3, "2025-01-02T00:00:00")]
+    text, notes = update_from_runs(path, found)
+    raw = yaml.safe_load(text)
+    assert "experiments" not in raw
+    assert raw["configs"]["rr_agree"] == {
+        "group_id": "rr_agree_0123456789",
+        "label": "RR-Agree (ours)",
+        "color": "#8D6E63",
+        "marker": "p",
+        "linestyle": "-",
+    }
+    assert raw["configs"]["bt"]["group_id"] == "bt-v1.0-59a54a7b"
+    assert notes == ["rr_agree: group rtrank_agreement-v1.1-98289fcd -> rr_agree_0123456789"]
+    assert load_registry(path).configs["bt"].style.label == "BT (baseline)"

@@ -196,8 +196,46 @@ def test_zero_test_size_needs_no_binarized_config(tmp_path, tokenizer):
 
 
 def test_test_size_must_leave_training_data(multipref_dir, tokenizer):
-    with pytest.raises(DataValidationError, match="test_size=60 leaves no training comparisons"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"step 'test_split \(test_size=60\)' left no comparisons \(60 -> 0\)",
+    ):
         _load(multipref_dir, tokenizer, test_size=60)
+
+
+def _write_default(root, rows):
+    write_text_atomic(root / "data" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def test_identical_completions_are_dropped_and_counted(tmp_path, tokenizer):
+    rows, _ = multipref_fixture_rows(12, seed=0)
+    for row in (rows[2], rows[7]):
+        row["completion_b"] = row["completion_a"]
+    tables = _load(_write_default(tmp_path, rows), tokenizer, test_size=0)
+    assert tables.dropped["identical_pairs"] == 2
+    assert tables.counts["train_comparisons"] == 10
+    same = {rows[2]["comparison_id"], rows[7]["comparison_id"]}
+    assert not same & set(tables.train["comparison_id"])
+
+
+def test_only_ties_name_the_step_and_counts(tmp_path, tokenizer):
+    rows, _ = multipref_fixture_rows(12, seed=0)
+    for row in rows:
+        for annotation in row["normal_worker_annotations"] + row["expert_worker_annotations"]:
+            annotation["overall_pref"] = TIE
+    with pytest.raises(
+        DataValidationError, match=r"step 'ties .*' left no comparisons \(12 -> 0\)"
+    ):
+        _load(_write_default(tmp_path, rows), tokenizer, test_size=0)
+
+
+def test_a_length_filter_removing_everything_names_the_step(multipref_dir, tokenizer):
+    with pytest.raises(
+        DataValidationError,
+        match=r"step 'length_filter \(max_length=4\)' left no comparisons \(60 -> 0\)",
+    ):
+        _load(multipref_dir, tokenizer, max_length=4)
 
 
 def test_unreachable_hub_points_to_a_local_copy(tokenizer):

@@ -100,8 +100,77 @@ def test_length_filter(tmp_path, tokenizer):
     rows[1]["good"] = "word " * 300
     path = _write(tmp_path / "prefs.csv", rows)
     tables = PreferenceTableSource(path=str(path), **COLUMNS).load(tokenizer, 64, 0)
-    assert tables.dropped == {"length_filter": 1}
+    assert tables.dropped == {"duplicate_rows": 0, "identical_pairs": 0, "length_filter": 1}
     assert tables.train["comparison_id"].tolist() == ["prefs-0"]
+
+
+def test_every_row_too_long_names_the_step_and_counts(tmp_path, tokenizer):
+    rows = [dict(r, good="word " * 300) for r in ROWS[:3]]
+    path = _write(tmp_path / "prefs.csv", rows)
+    source = PreferenceTableSource(path=str(path), **COLUMNS)
+    with pytest.raises(
+        DataValidationError,
+        match=rf"{path}: step 'length_filter \(max_length=64\)' left no comparisons \(3 -> 0\)",
+    ):
+        source.load(tokenizer, 64, 0)
+
+
+def test_identical_pairs_are_dropped_and_counted(tmp_path, tokenizer, caplog):
+    rows = [dict(r) for r in ROWS]
+    rows[1]["bad"] = rows[1]["good"]
+    rows[4]["bad"] = rows[4]["good"]
+    path = _write(tmp_path / "prefs.csv", rows)
+    tables = PreferenceTableSource(path=str(path), **COLUMNS).load(tokenizer, 512, 0)
+    assert tables.dropped["identical_pairs"] == 2
+    assert tables.train["comparison_id"].tolist() == ["prefs-0", "prefs-2", "prefs-3", "prefs-5"]
+    assert "dropped 2 of 6 comparison(s) whose chosen and rejected are identical" in caplog.text
+
+
+def test_all_identical_pairs_are_refused(tmp_path, tokenizer):
+    rows = [dict(r, bad=r["good"]) for r in ROWS]
+    path = _write(tmp_path / "prefs.jsonl", rows)
+    with pytest.raises(
+        DataValidationError, match=rf"{path}: step 'identical_pairs' left no comparisons \(6 -> 0\)"
+    ):
+        PreferenceTableSource(path=str(path), **COLUMNS).load(tokenizer, 512, 0)
+
+
+@pytest.mark.parametrize(("policy", "train_rows"), [("keep", 9), ("drop", 6)])
+def test_exact_duplicate_rows_are_counted_and_kept_or_dropped(
+    tmp_path, tokenizer, policy, train_rows
+):
+    # rows 0, 2 and 5 appear twice; a row differing only in its response time is no duplicate
+    rows = [*ROWS, ROWS[0], ROWS[2], ROWS[5], dict(ROWS[1], rt=99.0)]
+    path = _write(tmp_path / "prefs.csv", rows)
+    source = PreferenceTableSource(path=str(path), duplicates=policy, **COLUMNS)
+    tables = source.load(tokenizer, 512, 0)
+    assert tables.counts["duplicate_rows"] == 3
+    assert tables.dropped["duplicate_rows"] == (3 if policy == "drop" else 0)
+    assert len(tables.train) == train_rows + 1
+
+
+def test_duplicates_with_an_id_column_are_not_counted(tmp_path, tokenizer):
+    path = _write(tmp_path / "prefs.csv", [*ROWS, ROWS[0]])
+    source = PreferenceTableSource(path=str(path), test_size=0, **COLUMNS, id_column="rt")
+    tables = source.load(tokenizer, 512, 0)
+    assert "duplicate_rows" not in tables.counts
+
+
+def test_a_test_split_taking_every_row_names_the_step(tmp_path, tokenizer):
+    path = _write(tmp_path / "prefs.csv", ROWS[:1])
+    source = PreferenceTableSource(path=str(path), test_size=1, **COLUMNS)
+    with pytest.raises(
+        DataValidationError,
+        match=rf"{path}: step 'test_split \(test_size=1\)' left no comparisons \(1 -> 0\)",
+    ):
+        source.load(tokenizer, 512, 0)
+
+
+def test_an_unknown_duplicates_policy_is_refused(tmp_path):
+    with pytest.raises(
+        ValueError, match=r"duplicates must be one of \['keep', 'drop'\], got 'skip'"
+    ):
+        PreferenceTableSource(path=str(tmp_path / "p.csv"), duplicates="skip")
 
 
 @pytest.mark.parametrize("bad", [-1.0, "", "soon"])

@@ -252,3 +252,47 @@ def test_preference_table_dataset(tmp_path, compose_cfg, tokenizer):
     assert len(prepared.train) == 6 and len(prepared.eval) == 2
     assert prepared.train.groupby("partition")["annotator"].nunique().eq(1).all()
     np.testing.assert_array_equal(prepared.train["rank"], prepared.train["response_time"])
+
+
+def test_degenerate_rows_are_counted_in_the_data_statistics(tmp_path, compose_cfg, tokenizer):
+    rows = [(f"q{i}", f"good {i}", f"bad {i}") for i in range(12)]
+    rows += [rows[0], rows[1], ("q same", "same answer", "same answer")]
+    path = tmp_path / "prefs.csv"
+    pd.DataFrame(rows, columns=["prompt", "chosen", "rejected"]).to_csv(path, index=False)
+    cfg = compose_cfg(
+        "dataset=preference_table",
+        f"dataset.path={path}",
+        "dataset.duplicates=drop",
+        "dataset.test_size=0",
+        "sampler=uniform",
+    )
+    stats = prepare_data(cfg, tokenizer).stats
+    assert stats["source"]["duplicate_rows"] == 2
+    assert stats["dropped"]["duplicate_rows"] == 2
+    assert stats["dropped"]["identical_pairs"] == 1
+    assert stats["sizes"]["train"] == 12
+    assert "identical_pairs: 1" in format_stats(stats)
+
+
+def test_a_tiny_fraction_warns_with_the_counts(compose_cfg, tokenizer, caplog):
+    full = len(prepare_data(compose_cfg("signal=agreement"), tokenizer).train)
+    tiny = prepare_data(compose_cfg("signal=agreement", "experiment.fraction=0.01"), tokenizer)
+    assert len(tiny.train) == 1
+    assert tiny.stats["dropped"]["fraction_sampling"] == full - 1
+    expected = f"step 'fraction_sampling (fraction=0.01)' left only 1 comparison(s) ({full} -> 1)"
+    assert expected in caplog.text
+
+
+def test_a_sampler_keeping_nothing_names_the_step(compose_cfg, tokenizer, monkeypatch):
+    from responserank.llm.data import samplers
+    from responserank.llm.data.errors import DataValidationError
+
+    monkeypatch.setattr(
+        samplers.AnnotatorSampler, "select", lambda self, table, fraction, rng: np.arange(0)
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"dataset MultiPrefSource: step 'fraction_sampling \(fraction=0\.5\)' left no "
+        r"comparisons \(\d+ -> 0\)",
+    ):
+        prepare_data(compose_cfg("experiment.fraction=0.5"), tokenizer)

@@ -100,8 +100,8 @@ def test_binarized_chosen_matching_neither_side(tmp_path, tokenizer, rows):
 
 
 def test_comparison_missing_from_binarized_config(tmp_path, tokenizer, rows):
-    default_rows, _ = rows
-    _write(tmp_path, default_rows, [])
+    default_rows, binarized_rows = rows
+    _write(tmp_path, default_rows, binarized_rows[1:])
     with pytest.raises(DataValidationError, match="missing in config 'human_overall_binarized'"):
         _load(tmp_path, tokenizer)
 

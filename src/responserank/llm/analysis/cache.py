@@ -10,7 +10,6 @@ available, ``dataset_annotations.csv`` (see ``dataset_stats``).
 from __future__ import annotations
 
 import io
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,8 @@ import pandas as pd
 
 from responserank.atomic_io import write_json_atomic, write_text_atomic
 from responserank.errors import CacheError
+from responserank.llm.analysis.metrics import SCORE_RANGES
+from responserank.reading import read_csv, read_json
 
 RESULTS_FILE = "results.csv"
 META_FILE = "meta.json"
@@ -69,6 +70,22 @@ def write_cache(cache_dir: Path, results: pd.DataFrame, meta: dict[str, Any]) ->
     ]
 
 
+def _check_score_ranges(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse a score (``metrics.SCORE_RANGES``: accuracies, RewardBench scores) outside its range,
+    naming the row and the metric."""
+    metrics = frame["metric"].to_numpy()
+    values = frame["value"].to_numpy(dtype=float)
+    ranges = [SCORE_RANGES.get(metric, (-math.inf, math.inf)) for metric in metrics]
+    bad = [i for i, (low, high) in enumerate(ranges) if not low <= values[i] <= high]
+    if bad:
+        row = bad[0]
+        low, high = ranges[row]
+        raise CacheError(
+            f"{path}, row {row + 1}, column 'value': metric {metrics[row]!r} is a score in "
+            f"[{low:g}, {high:g}], got {float(values[row])!r} ({len(bad)} rows outside)"
+        )
+
+
 def load_cache(cache_dir: Path) -> Cache:
     """Read and check ``results.csv`` and ``meta.json``; errors name the file, row and column."""
     results_path = cache_dir / RESULTS_FILE
@@ -77,8 +94,10 @@ def load_cache(cache_dir: Path) -> Cache:
             f"{results_path} not found; run `python -m responserank.llm.analysis.cli collect "
             f"{cache_dir} --runs-dir runs/llm` (or --project-name) first"
         )
-    frame = pd.read_csv(
+    frame = read_csv(
         results_path,
+        "the collected results table (one metric value per row)",
+        required=COLUMNS,
         dtype={"config": str, "group_id": str, "run_name": str, "metric": str},
         keep_default_na=False,
     )
@@ -102,6 +121,7 @@ def load_cache(cache_dir: Path) -> Cache:
             )
         frame[column] = numeric
     frame["seed"] = frame["seed"].astype(int)
+    _check_score_ranges(frame, results_path)
     duplicated = frame.duplicated(["config", "fraction", "seed", "metric"], keep=False)
     if duplicated.any():
         row = int(duplicated.to_numpy().nonzero()[0][0])
@@ -111,8 +131,7 @@ def load_cache(cache_dir: Path) -> Cache:
             f"{frame['metric'].iloc[row]!r} appear more than once; each run must be unique"
         )
     meta_path = cache_dir / META_FILE
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    except json.JSONDecodeError as exc:
-        raise CacheError(f"{meta_path}: not valid JSON ({exc})") from exc
+    meta = (
+        read_json(meta_path, "the cache's metadata (a JSON object)") if meta_path.is_file() else {}
+    )
     return Cache(results=frame, meta=meta)

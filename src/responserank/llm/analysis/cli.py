@@ -4,6 +4,7 @@
     python -m responserank.llm.analysis.cli collect results/llm --project-name rr-llm \
         --registry results/llm/registry.yaml
     python -m responserank.llm.analysis.cli generate results/llm paper/figures
+    python -m responserank.llm.analysis.cli import-published SRC_DIR CACHE_DIR --allow-pickle
     python -m responserank.llm.analysis.cli registry --runs-dir runs/llm \
         --registry results/llm/registry.yaml
 
@@ -18,7 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.errors import CacheError, CollectError
+from responserank.cli_errors import report
+from responserank.errors import ResponseRankError
 from responserank.llm.analysis.cache import (
     REGISTRY_FILE,
 )
@@ -29,7 +31,8 @@ from responserank.llm.analysis.collect import (
     write_collected,
 )
 from responserank.llm.analysis.generate import generate
-from responserank.llm.analysis.registry import RegistryError, load_registry, update_from_runs
+from responserank.llm.analysis.published import import_published
+from responserank.llm.analysis.registry import load_registry, update_from_runs
 from responserank.plotting import FIGURE_FORMATS, style_context
 
 
@@ -75,6 +78,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--usetex", action="store_true", help="typeset figure text with LaTeX")
 
+    port = commands.add_parser(
+        "import-published",
+        help="a published cache folder (data.pkl, registry.yaml, meta.json) -> CACHE_DIR",
+        description="Convert a cache folder of the published analysis into this project's cache "
+        "(results.csv, meta.json, registry.yaml): finished runs only, a rerun seed keeps the last "
+        "row of data.pkl, metric names mapped (eval_accuracy -> eval/heldout/accuracy, ...).",
+    )
+    port.add_argument("src_dir", type=Path, metavar="SRC_DIR")
+    port.add_argument("cache_dir", type=Path, metavar="CACHE_DIR")
+    port.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="read data.pkl (unpickling runs code from the file: only for a source you trust)",
+    )
+
     update = commands.add_parser(
         "registry", help="(re)write registry group ids from local run records"
     )
@@ -101,6 +119,20 @@ def _collect(args: argparse.Namespace) -> list[Path]:
         print("skipped runs: " + ", ".join(f"{k}: {v}" for k, v in sorted(found.skipped.items())))
     print(f"collected {len({r['run_name'] for r in found.runs})} runs")
     return written
+
+
+def _import_published(args: argparse.Namespace) -> list[Path]:
+    imported = import_published(args.src_dir, args.cache_dir, args.allow_pickle)
+    for reason, count in sorted(imported.skipped.items()):
+        print(f"skipped: {count} runs ({reason})")
+    for line in imported.duplicates:
+        print(f"duplicate seed: {line}")
+    for metric, count in sorted(imported.nan_values.items()):
+        print(f"nan: {metric}: {count} runs without a value (left out)")
+    for note in imported.notes:
+        print(f"note: {note}")
+    print(f"imported {imported.runs} runs")
+    return imported.written
 
 
 def _registry(args: argparse.Namespace) -> list[Path]:
@@ -134,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = _collect(args)
         elif args.command == "registry":
             written = _registry(args)
+        elif args.command == "import-published":
+            written = _import_published(args)
         else:
             if args.usetex:
                 _check_usetex()
@@ -143,9 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for note in output.notes:
                 print(f"missing: {note}")
             written = output.written
-    except (CollectError, CacheError, RegistryError, UsetexUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ResponseRankError, UsetexUnavailable) as exc:
+        return report(exc)
     print(f"wrote {len(written)} files")
     return 0
 

@@ -7,6 +7,7 @@ contract E; no account needed) or the wandb project the runs mirrored to (the ru
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,9 +20,11 @@ from responserank.atomic_io import write_text_atomic
 from responserank.errors import CollectError
 from responserank.llm.analysis.cache import REGISTRY_FILE, tidy, to_csv, write_cache
 from responserank.llm.analysis.dataset_stats import ANNOTATIONS_FILE, annotation_table
+from responserank.llm.analysis.published import project_metric_name
 from responserank.llm.analysis.registry import FoundGroup, Registry
 from responserank.llm.run_record import RunRecord, utc_now
 from responserank.llm.wandb_mirror import wandb_credentials_available
+from responserank.reading import read_yaml
 
 FINAL_PREFIX = "final/"
 METRIC_PREFIXES = ("eval/", "train/")
@@ -67,7 +70,8 @@ def _dataset_path(record: RunRecord) -> str | None:
     config = record.path / "config.yaml"
     if not config.is_file():
         return None
-    return OmegaConf.select(OmegaConf.load(config), "dataset.path")
+    cfg = OmegaConf.create(read_yaml(config, "the run's resolved config (YAML)"))
+    return OmegaConf.select(cfg, "dataset.path")
 
 
 def from_runs_dir(registry: Registry, runs_dir: Path) -> Collected:
@@ -175,22 +179,46 @@ def _config_value(config: Any, dotted: str) -> Any:
 
 
 def wandb_metrics(summary: dict[str, Any]) -> dict[str, Any]:
-    """Final metrics of a run summary: ``final/<metric>`` when present, else ``eval/``/``train/``."""
+    """Final metrics of a run summary: ``final/<metric>`` when present, else ``eval/``/``train/``.
+
+    Runs of the published implementation name their metrics differently (``eval_accuracy``,
+    ``eval/rewardbench_v2/section/<Category>_score``, ...); those are stored under this project's
+    names (``published.project_metric_name``).
+    """
     final = {k[len(FINAL_PREFIX) :]: v for k, v in summary.items() if k.startswith(FINAL_PREFIX)}
     if final:
         return final
-    return {k: v for k, v in summary.items() if k.startswith(METRIC_PREFIXES)}
+    metrics = {}
+    for key, value in summary.items():
+        name = project_metric_name(key)
+        if name is not None:
+            metrics[name] = value
+        elif key.startswith(METRIC_PREFIXES):
+            metrics[key] = value
+    return metrics
+
+
+def non_finite_counts(runs: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Per metric, how many runs hold a non-finite number (NaN, inf): ``tidy`` leaves them out."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        for metric, value in run["metrics"].items():
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if number and not math.isfinite(value):
+                counts[metric] = counts.get(metric, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def from_wandb_runs(name: str, group: str, runs: Iterable[Any], found: Collected) -> int:
     """Add the finished, non-dry runs of one group (wandb run objects) to ``found``.
 
     A run object needs ``name``, ``state``, ``summary``, ``config`` and ``created_at``. When a run
-    name occurs more than once (a repeated launch), the latest finished one counts.
+    name occurs more than once (a repeated launch), the latest finished one counts. A summary
+    without this project's ``status`` (runs of the published implementation) takes the wandb state.
     """
     latest: dict[str, Any] = {}
     for run in runs:
-        summary = dict(run.summary)
+        summary = {"status": run.state, **dict(run.summary)}
         reason = _status_reason(summary)
         if reason is None and run.state != "finished":
             reason = f"wandb state {run.state!r}"
@@ -274,6 +302,8 @@ def write_collected(
         )
     results = tidy(found.runs)
     notes = list(found.notes)
+    for metric, count in non_finite_counts(found.runs).items():
+        notes.append(f"{metric}: {count} runs with a non-finite value; left out of the cache")
     written: list[Path] = []
     registry_copy = cache_dir / REGISTRY_FILE
     if not registry_copy.exists() or registry_copy.resolve() != registry.path.resolve():

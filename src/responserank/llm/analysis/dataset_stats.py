@@ -26,6 +26,7 @@ from responserank.llm.data.labels import SIDE
 from responserank.llm.data.sources.multipref import DEFAULT_CONFIG, LOCAL_FOLDERS
 from responserank.llm.data.sources.multipref_schema import parse_default
 from responserank.llm.data.sources.raw_rows import find_config_folder, read_local_config
+from responserank.reading import read_csv
 from responserank.stats import summarize
 
 ANNOTATIONS_FILE = "dataset_annotations.csv"
@@ -154,7 +155,12 @@ def rt_correlations(table: pd.DataFrame) -> list[Correlation]:
 
 def read_annotations(path: Path) -> pd.DataFrame:
     """The cached annotation table; a missing column or a non-numeric value is an error."""
-    frame = pd.read_csv(path, dtype={"annotator": str, "annotator_type": str})
+    frame = read_csv(
+        path,
+        "the cached annotation table",
+        required=ANNOTATION_COLUMNS,
+        dtype={"annotator": str, "annotator_type": str},
+    )
     missing = [c for c in ANNOTATION_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")

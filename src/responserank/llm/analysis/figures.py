@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from responserank.llm.analysis.data import Results
 from responserank.llm.analysis.metrics import PERCENT, Metric
 from responserank.llm.analysis.registry import Registry, Study
+from responserank.llm.analysis.runs_table import Results
 from responserank.plotting import (
     mark_crossing,
     method_style,

@@ -16,7 +16,6 @@ import pandas as pd
 
 from responserank.atomic_io import write_text_atomic
 from responserank.llm.analysis.cache import REGISTRY_FILE, load_cache, to_csv
-from responserank.llm.analysis.data import Results
 from responserank.llm.analysis.dataset_stats import (
     ANNOTATIONS_FILE,
     per_annotator_rhos,
@@ -32,6 +31,7 @@ from responserank.llm.analysis.figures import (
 )
 from responserank.llm.analysis.metrics import HEADLINE, RB2_CATEGORIES, Metric
 from responserank.llm.analysis.registry import Registry, Study, load_registry
+from responserank.llm.analysis.runs_table import Results
 from responserank.llm.analysis.studies import all_studies, comparison_pairs
 from responserank.llm.analysis.tables import (
     compare_pairs,

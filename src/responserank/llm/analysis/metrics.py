@@ -1,6 +1,9 @@
 """The metrics the LLM figures and tables report, with their display names.
 
-All are accuracies or scores on [0, 1] in the run record and are shown in percent (points).
+All are accuracies or scores in the run record, shown in percent (points). Each is a fraction in
+[0, 1] except the RewardBench v2 Ties score and the v2 overall mean that includes it: their margin
+term (weight ``TIES_WEIGHTS["correctness_margin_score"]``, a tanh in [-1, 1]) can take them down to
+minus that weight.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from responserank.llm.evaluation.rewardbench_v2 import SUBSETS as RB2_SUBSETS
+from responserank.llm.evaluation.rewardbench_v2 import TIES, TIES_WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -30,3 +34,10 @@ RB2_CATEGORIES: tuple[Metric, ...] = tuple(
     for name in RB2_SUBSETS
 )
 PERCENT = 100.0
+RB2_LOWEST = -TIES_WEIGHTS["correctness_margin_score"]
+# Metric -> (lowest, highest) possible value; caches and imports holding a value outside are refused.
+SCORE_RANGES: dict[str, tuple[float, float]] = {
+    **{metric.key: (0.0, 1.0) for metric in (*HEADLINE, *RB2_CATEGORIES)},
+    "eval/rewardbench_v2/overall": (RB2_LOWEST, 1.0),
+    f"eval/rewardbench_v2/subset/{TIES}": (RB2_LOWEST, 1.0),
+}

@@ -17,6 +17,17 @@ that stands for each configuration in the paper, so figures stay stable while ha
     studies:                          # optional: bar-chart groups (more are derived from names)
       partition_size: {title: Partition size, base: rr_agree, members: [rr_agree_spread2]}
 
+The registry of the published analysis is read too (``experiments`` instead of ``configs``)::
+
+    experiments:
+      bt: {egid: bt-v1.0-59a54a7b, display_name: BT (baseline), color: "#E74C3C", marker: ^,
+           linestyle: "--"}
+
+``egid`` is the group id and ``display_name`` the label; baseline, main curves and studies take
+their defaults. A registry may relabel and restyle any configuration, ``bt`` included: its style
+is registered under the configuration's namespaced name (``ConfigEntry.method``), so it wins in
+the figures drawn from that registry and leaves the shared style of other figures alone.
+
 Every error names the file and the key path. ``update_from_runs`` (re)writes group ids from local
 run records, so nobody copies hashes by hand.
 """
@@ -35,9 +46,20 @@ from matplotlib import lines as mlines
 from matplotlib.markers import MarkerStyle
 
 from responserank.atomic_io import write_text_atomic
+from responserank.errors import RegistryError
 from responserank.plotting import MethodStyle, method_style, register_method, registered_methods
+from responserank.reading import read_yaml
 
 TOP_LEVEL_KEYS = ("baseline", "main", "configs", "studies")
+PUBLISHED_KEY = "experiments"
+# Published entry key -> this project's configuration key.
+PUBLISHED_CONFIG_KEYS = {
+    "egid": "group_id",
+    "display_name": "label",
+    "color": "color",
+    "marker": "marker",
+    "linestyle": "linestyle",
+}
 CONFIG_KEYS = ("group_id", "label", "color", "marker", "linestyle")
 STUDY_KEYS = ("title", "base", "members")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -51,10 +73,6 @@ HEADER = """\
 # baseline, the curves of the fraction figures, and bar-chart studies. See the README, section
 # "LLM analysis". `cli registry --runs-dir runs/llm` rewrites the group ids from local run records.
 """
-
-
-class RegistryError(ValueError):
-    """The registry file is missing or malformed; the message names the file and key."""
 
 
 @dataclass(frozen=True)
@@ -170,15 +188,7 @@ def _style(path: Path, key: str, name: str, raw: Mapping[str, Any]) -> MethodSty
             f"{key}.linestyle",
             f"expected one of {valid_lines + named_lines}, got {linestyle!r}",
         )
-    style = MethodStyle(label=label, color=color, marker=marker, linestyle=linestyle)
-    if name in registered_methods() and current != style:
-        raise _fail(
-            path,
-            key,
-            f"{name!r} already has the shared style {current} (responserank.plotting); leave out "
-            "label/color/marker/linestyle or repeat those values, so every figure agrees",
-        )
-    return style
+    return MethodStyle(label=label, color=color, marker=marker, linestyle=linestyle)
 
 
 def _config(path: Path, name: str, raw: Any) -> ConfigEntry:
@@ -213,10 +223,32 @@ def _study(path: Path, name: str, raw: Any, configs: Mapping[str, Any]) -> Study
     return study
 
 
+def _from_published(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """This project's registry mapping from a published one (``experiments: <name>: {egid, ...}``)."""
+    _check_keys(path, "<top level>", raw, (PUBLISHED_KEY,))
+    experiments = raw[PUBLISHED_KEY]
+    if not isinstance(experiments, dict) or not experiments:
+        raise _fail(
+            path, PUBLISHED_KEY, f"expected a non-empty mapping of experiments, got {experiments!r}"
+        )
+    configs = {}
+    for name, entry in experiments.items():
+        key = f"{PUBLISHED_KEY}.{name}"
+        if not isinstance(entry, dict):
+            raise _fail(path, key, f"expected a mapping with egid (and style keys), got {entry!r}")
+        _check_keys(path, key, entry, tuple(PUBLISHED_CONFIG_KEYS))
+        if "egid" not in entry:
+            raise _fail(path, f"{key}.egid", "missing: the experiment group id of its runs")
+        configs[name] = {PUBLISHED_CONFIG_KEYS[k]: v for k, v in entry.items()}
+    return {"configs": configs}
+
+
 def parse_registry(raw: Any, path: Path) -> Registry:
-    """Validate the parsed YAML of ``path``."""
+    """Validate the parsed YAML of ``path`` (this project's format or the published one)."""
     if not isinstance(raw, dict):
         raise _fail(path, "<top level>", f"expected a mapping with 'configs', got {raw!r}")
+    if PUBLISHED_KEY in raw:
+        raw = _from_published(raw, path)
     _check_keys(path, "<top level>", raw, TOP_LEVEL_KEYS)
     raw_configs = raw.get("configs")
     if not isinstance(raw_configs, dict) or not raw_configs:
@@ -256,11 +288,7 @@ def load_registry(path: Path) -> Registry:
             "responserank.llm.analysis.cli registry --runs-dir runs/llm --registry "
             f"{path}` or by hand (format: README, section 'LLM analysis')"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RegistryError(f"{path}: not valid YAML ({exc})") from exc
-    return parse_registry(raw, path)
+    return parse_registry(read_yaml(path, "the run registry (a YAML mapping)"), path)
 
 
 def dump_registry(raw: Mapping[str, Any]) -> str:
@@ -291,8 +319,10 @@ def update_from_runs(
     """
     raw: dict[str, Any] = {}
     if registry_path.is_file():
-        raw = yaml.safe_load(registry_path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(registry_path, "the run registry (a YAML mapping)", allow_empty=True) or {}
         parse_registry(raw, registry_path)
+        if isinstance(raw, dict) and PUBLISHED_KEY in raw:
+            raw = _from_published(raw, registry_path)  # rewritten in this project's format
     configs: dict[str, Any] = dict(raw.get("configs") or {})
     notes: list[str] = []
     by_experiment: dict[str, list[FoundGroup]] = {}

@@ -1,7 +1,8 @@
 """Bar-chart studies and paired comparisons, from the registry and from preset names.
 
 Preset names follow ``<base>_<knob><value>`` (``rr_agree_spread2``, ``rr_agree_filter25``,
-``bt_lr1e-5``). A registered configuration whose name extends another registered one that way joins
+``bt_lr1em5``; in a value ``p`` stands for the decimal point and ``em`` for ``e-``: ``0p5`` is 0.5,
+``1em5`` is 1e-5). A registered configuration whose name extends another registered one that way joins
 a study of that base and knob; the sensitivity knobs (learning rate, accumulation, clipping, epochs,
 warmup, weight decay) of one base form one study together. Studies written in the registry come
 first and win over a derived study of the same name.
@@ -14,7 +15,9 @@ from collections.abc import Iterable, Sequence
 
 from responserank.llm.analysis.registry import Registry, Study
 
-SENSITIVITY_KNOBS = frozenset({"lr", "accum", "clip", "ep", "warmup", "wd"})
+SENSITIVITY_KNOBS = frozenset(
+    {"lr", "acc", "gradacc", "clip", "gradclip", "ep", "warmup", "wd", "weightdecay"}
+)
 KNOB_TITLES = {
     "spread": "partition size",
     "partialshuffle": "rank noise (partial shuffle)",
@@ -23,12 +26,14 @@ KNOB_TITLES = {
     "randsize": "random partition size",
     "annolength": "annotator x length strata",
 }
-_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
+_NUMBER = re.compile(r"\d+(?:[.p]\d+)?(?:e(?:-|m)?\d+)?")
 
 
 def _value(remainder: str) -> float:
     match = _NUMBER.search(remainder)
-    return float(match.group()) if match else float("inf")
+    if match is None:
+        return float("inf")
+    return float(match.group().replace("p", ".").replace("em", "e-"))
 
 
 def _base_and_knob(name: str, names: Iterable[str]) -> tuple[str, str, str] | None:

@@ -7,17 +7,16 @@ so the bold "best" mark always matches what is printed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from responserank.latex import latex_escape
-from responserank.llm.analysis.data import Results
+from responserank.latex import format_number, format_p, latex_escape
 from responserank.llm.analysis.dataset_stats import Correlation
 from responserank.llm.analysis.metrics import PERCENT, Metric
 from responserank.llm.analysis.registry import Registry
+from responserank.llm.analysis.runs_table import Results
 from responserank.stats import holm_adjust, levene_test, paired_t_test, summarize
 
 DECIMALS = 1
@@ -25,14 +24,7 @@ ALPHA = 0.05
 
 
 def _number(value: float, decimals: int = DECIMALS) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.{decimals}f}"
-
-
-def _p(p: float, bold_below: float | None = None) -> str:
-    if math.isnan(p):
-        return "n/a"
-    text = "<0.001" if p < 0.001 else f"{p:.3f}"
-    return f"$\\mathbf{{{text}}}$" if bold_below is not None and p < bold_below else f"${text}$"
+    return format_number(value, decimals)
 
 
 def summary_frame(
@@ -204,7 +196,7 @@ def compare_pairs(
             mean_difference=t.mean_difference,
             ci_low=t.ci_low,
             ci_high=t.ci_high,
-            cohens_dz=t.cohens_dz,
+            cohens_dz=t.effect_size,
             t_statistic=t.statistic,
             t_p=t.p_value,
             t_p_holm=t_holm[i],
@@ -266,10 +258,10 @@ def comparisons_table(
             str(c.n_pairs),
             delta,
             _number(c.cohens_dz, 2),
-            _p(c.t_p_holm, ALPHA),
+            format_p(c.t_p_holm, ALPHA),
             _number(PERCENT * c.sd_baseline, 2),
             _number(PERCENT * c.sd_other, 2),
-            _p(c.levene_p_holm, ALPHA),
+            format_p(c.levene_p_holm, ALPHA),
         ]
         lines.append(" & ".join(cells) + " \\\\")
         previous = c.metric
@@ -302,7 +294,7 @@ def correlations_table(correlations: Sequence[Correlation], labels: dict[str, st
                     latex_escape(labels[c.variable]),
                     str(c.n),
                     _number(c.pooled_rho, 3),
-                    _p(c.pooled_p),
+                    format_p(c.pooled_p),
                     str(c.annotators),
                     f"{_number(c.mean_rho, 3)} [{_number(c.ci_low, 3)}, {_number(c.ci_high, 3)}]",
                     _number(c.median_rho, 3),

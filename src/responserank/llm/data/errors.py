@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from responserank.errors import DataValidationError
 
-class DataValidationError(ValueError):
-    """Input data does not have the expected shape; the message names file, row and field."""
+__all__ = [
+    "DataValidationError",
+    "invalid_value",
+    "missing_columns",
+    "missing_fields",
+    "require_columns",
+]
 
 
 def invalid_value(

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from responserank.atomic_io import write_bytes_atomic, write_text_atomic
+from responserank.cli_errors import exit_on_project_error
 from responserank.llm.data.labels import (
     A_CLEARLY,
     A_SLIGHTLY,
@@ -413,4 +414,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_project_error():
+        main()

@@ -33,6 +33,8 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
 from responserank.errors import ConfigError
+from responserank.llm.data.degenerate import HANDFUL, require_left
+from responserank.llm.data.errors import DataValidationError
 from responserank.llm.data.filters import NoFilter
 from responserank.llm.data.partitioners import NoopPartitioner
 from responserank.llm.data.rank_transforms import NoTransform
@@ -137,12 +139,15 @@ def prepare_train(
     fraction: float,
     seed: int,
     rank_filter_order: str = "before_sampling",
+    where: str = "training table",
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The shared steps on a source's training table; returns the table and per-step counts.
 
     ``rank_filter_order="after_sampling"`` runs the rank filter on the sampled rows, as the
     published runs did; the default filters the whole table first, so that a filter fraction
-    removes the same share of ranks at every training fraction.
+    removes the same share of ranks at every training fraction. Raises DataValidationError naming
+    the step and the counts when fraction sampling leaves no comparison (``where`` names the data
+    in the message); warns when it leaves only a handful.
     """
     if rank_filter_order not in RANK_FILTER_ORDERS:
         raise ConfigError(
@@ -156,6 +161,7 @@ def prepare_train(
             table, rank, components["filter"], seed
         )
     keep = components["sampler"].select(table, fraction, step_rng(seed, "sampler"))
+    require_left(f"fraction_sampling (fraction={fraction})", len(table), keep.size, where)
     counts["fraction_sampling"] = len(table) - keep.size
     table = table.iloc[keep].reset_index(drop=True)
     rank = rank[keep]
@@ -189,8 +195,16 @@ def prepare_data(cfg: DictConfig, tokenizer: PreTrainedTokenizerBase) -> Prepare
     source = instantiate(cfg.dataset)
     components = build_components(cfg)
     tables = source.load(tokenizer=tokenizer, max_length=int(cfg.training.max_length), seed=seed)
+    where = f"dataset {type(source).__name__}"
+    if tables.train.empty:
+        raise DataValidationError(
+            f"{where}: the source's steps left no training comparisons (counts {tables.counts}, "
+            f"dropped per step {tables.dropped}); expected at least one"
+        )
     order = str(OmegaConf.select(cfg, "experiment.rank_filter_order", default="before_sampling"))
-    train, counts = prepare_train(tables.train, components, fraction, seed, order)
+    train, counts = prepare_train(tables.train, components, fraction, seed, order, where)
+    if len(train) < HANDFUL:
+        log.warning("%s: only %d training comparison(s) after every step", where, len(train))
     eval_table = _eval_table(tables.eval, components["signal"])
     stats: dict[str, Any] = {
         "seed": seed,

@@ -41,6 +41,30 @@ RAW_DOMAINS: dict[str, tuple[float | None, float | None]] = {
 }
 
 
+# Parameters that weight a comparison's loss: 0 means the comparison teaches nothing.
+WEIGHT_PARAMETERS = ("beta", "p")
+
+
+def check_weights(weights: np.ndarray, what: str) -> int:
+    """Count the zero weights (beta = 0 or p = 0) of the training comparisons.
+
+    A label judged no better than chance (q <= 0.5) gets beta = max(0, logit q) = 0 or
+    p = max(0, 2q - 1) = 0 and adds nothing to the gradient (RAPL losses, responserank.losses).
+    Raises DataValidationError when every weight is zero (the run would learn nothing); warns
+    when more than half are. Returns the count.
+    """
+    zero = int((np.asarray(weights) == 0).sum())
+    total = int(np.asarray(weights).size)
+    if total and zero == total:
+        raise DataValidationError(
+            f"{what}: all {total} training comparisons get weight 0 (q <= 0.5 everywhere), so "
+            "the run would learn nothing; expected some comparisons with q > 0.5"
+        )
+    if zero * 2 > total:
+        log.warning("%s: %d of %d training comparisons get weight 0", what, zero, total)
+    return zero
+
+
 @dataclass(frozen=True)
 class ArmCalibration:
     """Where and how to calibrate an ARM against TRUE (default: the fold's no_repeats cal split)."""
@@ -115,8 +139,11 @@ class ReliabilitySignal:
             if self._calibrator is None:
                 self._calibrator = self.calibration.fit(self.column)
             values = self._calibrator(values)
+        reliability = self._map(values, split)
+        if split == "train" and self.map_to in WEIGHT_PARAMETERS:
+            check_weights(reliability, f"ARM {self.column!r} (map_to={self.map_to})")
         return {
-            "reliability": self._map(values, split),
+            "reliability": reliability,
             "reliability_kind": np.full(len(table), self.kind, dtype=object),
             "arm_value": np.asarray(values, dtype=float),
         }

@@ -15,16 +15,13 @@ def holdout_mask(
     """Boolean mask selecting ``test_size`` comparisons for the test set.
 
     The ids are sorted before shuffling, so the split depends only on the set of ids and the seed,
-    not on the order in which the source delivered them.
+    not on the order in which the source delivered them. A ``test_size`` of at least
+    ``len(comparison_ids)`` selects every comparison; the sources refuse the empty training set
+    that leaves, naming the step (:func:`responserank.llm.data.degenerate.require_left`).
     """
     ids = np.asarray(comparison_ids, dtype=object)
     if test_size < 0:
         raise DataValidationError(f"test_size must be >= 0, got {test_size}")
-    if test_size >= len(ids) > 0:
-        raise DataValidationError(
-            f"test_size={test_size} leaves no training comparisons: only {len(ids)} comparisons "
-            "remain after the length filter"
-        )
     order = np.argsort(ids, kind="stable")
     chosen = order[rng.permutation(len(ids))[:test_size]]
     mask = np.zeros(len(ids), dtype=bool)

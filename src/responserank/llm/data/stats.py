@@ -67,6 +67,12 @@ def table_statistics(table: pd.DataFrame) -> dict[str, Any]:
         stats["strata"] = {"count": int(strata_sizes.size), "size": distribution(strata_sizes)}
     if "annotator" in table.columns:
         stats["annotators"] = int(table["annotator"].nunique())
+    reliability = table["reliability"].to_numpy(dtype=np.float64)
+    if np.isfinite(reliability).any():
+        stats["reliability"] = {
+            **distribution(reliability),
+            "zero_weight_rows": int((reliability == 0).sum()),
+        }
     return stats
 
 

@@ -17,10 +17,11 @@ from typing import Any
 import datasets
 import pandas as pd
 
-_FILE_BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
+from responserank.errors import DataValidationError
+from responserank.reading import TABLE_SUFFIXES, read_table, table_kind
 
 
-class BenchmarkDataError(ValueError):
+class BenchmarkDataError(DataValidationError):
     """The benchmark data could not be loaded or does not match the published benchmark."""
 
 
@@ -55,13 +56,12 @@ def _load_local(path: Path, split: str) -> pd.DataFrame:
     if not path.exists():
         raise BenchmarkDataError(f"local benchmark data {path} does not exist")
     if path.is_file():
-        builder = _FILE_BUILDERS.get(path.suffix.lower())
-        if builder is None:
+        if table_kind(path) not in TABLE_SUFFIXES:
             raise BenchmarkDataError(
                 f"{path}: unsupported file type {path.suffix!r}; expected one of "
-                f"{sorted(_FILE_BUILDERS)} or a folder"
+                f"{sorted(TABLE_SUFFIXES)} or a folder"
             )
-        return datasets.load_dataset(builder, data_files=str(path), split="train").to_pandas()
+        return read_table(path, f"a local copy of the benchmark split {split!r}")
     if (path / "state.json").exists() or (path / "dataset_dict.json").exists():
         loaded = datasets.load_from_disk(str(path))
         if isinstance(loaded, datasets.DatasetDict):

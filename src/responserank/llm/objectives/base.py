@@ -20,8 +20,10 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from responserank.errors import DataValidationError
 
-class TableError(ValueError):
+
+class TableError(DataValidationError):
     """The comparison table does not suit the configured training run."""
 
 

@@ -15,7 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.errors import CacheError, CollectError
+from responserank.cli_errors import report
+from responserank.errors import CollectError, ResponseRankError
 from responserank.plotting import FIGURE_FORMATS
 from responserank.rl_control.analysis.collect import (
     HistoryKeys,
@@ -82,9 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths = generate(
                 args.cache_dir, args.fig_dir, args.final_fraction, args.formats, args.usetex
             )
-    except (CollectError, CacheError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ResponseRankError as exc:
+        return report(exc)
     print(f"wrote {len(paths)} files")
     return 0
 

@@ -20,7 +20,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from responserank.errors import CollectError
-from responserank.rl_control.analysis.data import (
+from responserank.rl_control.analysis.cache_tables import (
     reward_models_path,
     runs_path,
     write_reward_models,

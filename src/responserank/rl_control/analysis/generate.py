@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 
 from responserank.plotting import FIGURE_FORMATS, save_figure, style_context
+from responserank.rl_control.analysis.cache_tables import FAMILIES, load_cache
 from responserank.rl_control.analysis.curves import final_returns
-from responserank.rl_control.analysis.data import FAMILIES, load_cache
 from responserank.rl_control.analysis.figures import (
     by_noise_figure,
     learning_curves_by_noise_figure,
     learning_curves_figure,
 )
-from responserank.rl_control.analysis.stats import comparison_table
+from responserank.rl_control.analysis.rt_comparisons import comparison_table
 from responserank.rl_control.analysis.tables import TableSpec, write_table
 
 LOG = logging.getLogger(__name__)

@@ -6,13 +6,13 @@ The CSV keeps every number at full precision (for further analysis); the LaTeX f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from responserank.atomic_io import write_text_atomic
+from responserank.latex import format_number, format_p
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,6 @@ def _decimals(magnitude: float, percent: bool) -> int:
     if percent:
         return 1
     return 0 if magnitude >= 1000 else 1 if magnitude >= 100 else 2
-
-
-def _p_value(p: float) -> str:
-    if math.isnan(p):
-        return "n/a"
-    return "$<$0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _number(value: float, decimals: int) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.{decimals}f}"
 
 
 def latex_table(table: pd.DataFrame, spec: TableSpec) -> str:
@@ -59,16 +49,16 @@ def latex_table(table: pd.DataFrame, spec: TableSpec) -> str:
         cells.update(
             {
                 "Pairs": str(row["n_pairs"]),
-                "No RT": f"{_number(row['mean_no_rt'] * scale, digits)} $\\pm$ "
-                f"{_number(row['sd_no_rt'] * scale, digits)}",
-                "RT": f"{_number(row['mean_rt'] * scale, digits)} $\\pm$ "
-                f"{_number(row['sd_rt'] * scale, digits)}",
-                "RT $-$ No RT [95\\% CI]": f"{_number(row['mean_difference'] * scale, digits)} "
-                f"[{_number(row['ci_low'] * scale, digits)}, "
-                f"{_number(row['ci_high'] * scale, digits)}]",
-                "$d$": _number(row["effect_size"], 2),
-                "$p$": _p_value(row["p_value"]),
-                "$p_{\\mathrm{Holm}}$": _p_value(row["p_holm"]),
+                "No RT": f"{format_number(row['mean_no_rt'] * scale, digits)} $\\pm$ "
+                f"{format_number(row['sd_no_rt'] * scale, digits)}",
+                "RT": f"{format_number(row['mean_rt'] * scale, digits)} $\\pm$ "
+                f"{format_number(row['sd_rt'] * scale, digits)}",
+                "RT $-$ No RT [95\\% CI]": f"{format_number(row['mean_difference'] * scale, digits)} "
+                f"[{format_number(row['ci_low'] * scale, digits)}, "
+                f"{format_number(row['ci_high'] * scale, digits)}]",
+                "$d$": format_number(row["effect_size"], 2),
+                "$p$": format_p(row["p_value"]),
+                "$p_{\\mathrm{Holm}}$": format_p(row["p_holm"]),
             }
         )
         rows.append(cells)

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from responserank.atomic_io import write_bytes_atomic, write_json_atomic
+from responserank.cli_errors import report
+from responserank.reading import read_json
 from responserank.synthetic.analysis.generate import generate
 from responserank.synthetic.results import collect_run, find_finished_runs, write_results
 from responserank.synthetic.rundir import provenance_path, results_path
@@ -41,10 +42,7 @@ def run_find(exp_dir: Path, out_dir: Path) -> Path:
 
 def read_paths_file(path: Path) -> dict[str, Path]:
     """Dataset -> run directory from a ``find`` output; relative paths are taken from the cwd."""
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise UsageError(f"{path}: not valid JSON ({error})") from None
+    content = read_json(path, "a paths file mapping dataset names to run directories")
     if not isinstance(content, dict):
         raise UsageError(f"{path}: expected an object mapping dataset names to run directories")
     runs = {}
@@ -96,6 +94,10 @@ def run_generate(cache_dir: Path, fig_dir: Path, usetex: bool = False) -> None:
     report = generate(cache_dir, fig_dir, usetex=usetex)
     for path in report.missing:
         print(f"missing: {path} (its panels and rows are left out)")
+    for line in report.lacking:
+        print(f"missing: {line}")
+    for line in report.nan_trials:
+        print(f"nan: {line} (left out of means, boxes and tests)")
     for note in report.notes:
         print(f"note: {note}")
     print(f"wrote {len(report.written)} files to {fig_dir}")
@@ -168,8 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             run_generate(args.cache_dir, args.fig_dir, usetex=args.usetex)
     except (ValueError, OSError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report(error)
     return 0
 
 

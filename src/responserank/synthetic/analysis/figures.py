@@ -22,7 +22,7 @@ from responserank.plotting import (
     shared_legend,
 )
 from responserank.stats import LevelReach, level_reach, summarize
-from responserank.synthetic.analysis.data import DatasetResults, Metric, dataset_label
+from responserank.synthetic.analysis.dataset_results import DatasetResults, Metric, dataset_label
 
 COLUMN_WIDTH_IN = 2.35
 REFERENCE_LEARNER = "bt"

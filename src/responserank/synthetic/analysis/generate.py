@@ -6,6 +6,7 @@ are present, so a partial grid still gives figures; what is missing is reported,
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ import pandas as pd
 from responserank.atomic_io import write_text_atomic
 from responserank.errors import ResultsFormatError
 from responserank.plotting import save_figure, style_context
-from responserank.synthetic.analysis.data import (
+from responserank.synthetic.analysis.dataset_results import (
     GROUPS,
     METRICS,
     DatasetGroup,
@@ -33,9 +34,9 @@ from responserank.synthetic.analysis.figures import (
     kendall_figure,
     size_curves_figure,
 )
-from responserank.synthetic.analysis.stats import compare_learners
+from responserank.synthetic.analysis.learner_tests import compare_learners
 from responserank.synthetic.analysis.tables import metric_table, wilcoxon_csv, wilcoxon_table
-from responserank.synthetic.results import load_results
+from responserank.synthetic.results import read_results
 
 FILE_PREFIX = "synthetic"
 
@@ -46,16 +47,27 @@ class NoResultsError(FileNotFoundError):
 
 @dataclass
 class GenerateReport:
-    """What ``generate`` wrote, which expected results files were absent, and what it skipped."""
+    """What ``generate`` wrote, which expected results files were absent, and what it skipped.
+
+    ``lacking``: ``<file>: <key path>`` of what a present file lacks (its panels, cells and tests
+    are left out); ``nan_trials``: ``<file>: <key path>: k of n trials NaN`` (left out of means,
+    boxes and tests, counted here).
+    """
 
     written: list[Path] = field(default_factory=list)
     missing: list[Path] = field(default_factory=list)
+    lacking: list[str] = field(default_factory=list)
+    nan_trials: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 def read_dataset_results(path: Path) -> DatasetResults:
-    """Load, validate and convert ``<cache>/<dataset>.json``; its metadata must name that dataset."""
-    results = parse_results(load_results(path), path)
+    """Load, validate and convert ``<cache>/<dataset>.json`` (either layout); its metadata must
+    name that dataset (a published display name maps to the key, ``results_layout``)."""
+    normalised = read_results(path)
+    results = parse_results(normalised.results, path)
+    if normalised.missing:
+        results = dataclasses.replace(results, missing=(*normalised.missing, *results.missing))
     if results.dataset != path.stem:
         raise ResultsFormatError.at(
             path,
@@ -63,6 +75,10 @@ def read_dataset_results(path: Path) -> DatasetResults:
             f"expected {path.stem!r} (the file name), got {results.dataset!r}",
         )
     return results
+
+
+def _trial_count(results: DatasetResults) -> int:
+    return len(next(iter(results.metrics.values()))) if results.metrics else 0
 
 
 def _reach_csv(reaches: Sequence[tuple[str, str, LevelReach]]) -> str:
@@ -115,10 +131,6 @@ def _render_group(
 
     with_tau = [r for r in datasets if r.kendall_tau is not None]
     with_confusion = [r for r in datasets if r.confusion is not None]
-    for name, present in (("Kendall tau", with_tau), ("confusion matrix", with_confusion)):
-        for results in datasets:
-            if results not in present:
-                report.notes.append(f"{group.name}: {results.source} has no {name}; panel left out")
     if with_tau:
         written += save_figure(kendall_figure(with_tau), f"{stem}_kendall_tau")
     if with_confusion:
@@ -147,7 +159,13 @@ def generate(
         for dataset in group.datasets:
             path = cache_dir / f"{dataset}.json"
             if path.is_file():
-                present.append(read_dataset_results(path))
+                results = read_dataset_results(path)
+                present.append(results)
+                report.lacking += [f"{path}: {key}" for key in results.missing]
+                report.nan_trials += [
+                    f"{path}: {key}: {count} of {_trial_count(results)} trials NaN"
+                    for key, count in results.nan_trials.items()
+                ]
             else:
                 report.missing.append(path)
         loaded.append((group, present))

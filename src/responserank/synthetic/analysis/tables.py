@@ -12,22 +12,22 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from responserank.latex import latex_escape
+from responserank.latex import format_number, format_p, latex_escape
 from responserank.plotting import method_label
 from responserank.stats import summarize
-from responserank.synthetic.analysis.data import (
+from responserank.synthetic.analysis.dataset_results import (
     DatasetGroup,
     DatasetResults,
     Metric,
     dataset_label,
 )
-from responserank.synthetic.analysis.stats import Comparison
+from responserank.synthetic.analysis.learner_tests import LearnerComparison
 
 DECIMALS = 3
 
 
 def _number(value: float, decimals: int = DECIMALS) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.{decimals}f}"
+    return format_number(value, decimals)
 
 
 def _size_sort(sizes: set[str]) -> list[str]:
@@ -99,16 +99,9 @@ def _arrow(effect: float) -> str:
     return "$\\uparrow$" if effect > 0 else "$\\downarrow$"
 
 
-def _p_value(p: float, alpha: float) -> str:
-    if math.isnan(p):
-        return "n/a"
-    text = "<0.001" if p < 0.001 else f"{p:.3f}"
-    return f"$\\mathbf{{{text}}}$" if p < alpha else f"${text}$"
-
-
 def wilcoxon_table(
     group: DatasetGroup,
-    comparisons: Sequence[Comparison],
+    comparisons: Sequence[LearnerComparison],
     metrics: Sequence[Metric],
     alpha: float = 0.05,
 ) -> str:
@@ -145,9 +138,9 @@ def wilcoxon_table(
             f"{latex_escape(method_label(comparison.baseline))}",
             _number(test.median_difference),
             _number(test.statistic, 1),
-            _p_value(comparison.p_holm, alpha),
-            _number(test.rank_biserial, 2),
-            _arrow(test.rank_biserial),
+            format_p(comparison.p_holm, alpha),
+            _number(test.effect_size, 2),
+            _arrow(test.effect_size),
         ]
         lines.append(" & ".join(cells) + " \\\\")
         previous = (comparison.dataset, comparison.metric)
@@ -155,7 +148,7 @@ def wilcoxon_table(
     return "\n".join(lines)
 
 
-def wilcoxon_csv(comparisons: Sequence[Comparison]) -> str:
+def wilcoxon_csv(comparisons: Sequence[LearnerComparison]) -> str:
     """The same tests as a CSV with full precision, for checking and further use."""
     columns = [
         "dataset",
@@ -186,7 +179,7 @@ def wilcoxon_csv(comparisons: Sequence[Comparison]) -> str:
             "statistic": c.test.statistic,
             "p_value": c.test.p_value,
             "p_holm": c.p_holm,
-            "rank_biserial": c.test.rank_biserial,
+            "rank_biserial": c.test.effect_size,
         }
         for c in comparisons
     ]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
+from responserank.llm.data.degenerate import drop_identical_pairs, require_left
 from responserank.llm.data.lengths import fits
 from responserank.llm.data.sources.base import SourceTables
 
@@ -53,17 +54,28 @@ def length_filtered(
     eval_table: pd.DataFrame,
     tokenizer: PreTrainedTokenizerBase,
     max_length: int,
+    where: str = "data source",
 ) -> SourceTables:
-    """Drop comparisons whose chosen or rejected conversation exceeds ``max_length`` tokens."""
+    """Drop comparisons whose chosen and rejected are identical (they carry no preference), then
+    those whose chosen or rejected conversation exceeds ``max_length`` tokens; both counted.
+
+    Raises DataValidationError naming the step and the counts when a step leaves no training
+    comparison (``where`` names the source in the message).
+    """
     kept = []
-    dropped = 0
-    for table in (train, eval_table):
+    dropped = {"identical_pairs": 0, "length_filter": 0}
+    for split, table in (("train", train), ("eval", eval_table)):
+        table, identical = drop_identical_pairs(table, f"{where} ({split})")
         keep = fits(tokenizer, table["prompt"], table["chosen"], table["rejected"], max_length)
+        if split == "train":
+            step = f"length_filter (max_length={max_length})"
+            require_left(step, len(keep), int(keep.sum()), f"{where} ({split})")
         kept.append(table[keep].reset_index(drop=True))
-        dropped += int((~keep).sum())
+        dropped["identical_pairs"] += identical
+        dropped["length_filter"] += int((~keep).sum())
     return SourceTables(
         train=kept[0],
         eval=kept[1],
-        dropped={"length_filter": dropped},
+        dropped=dropped,
         counts={"rows_loaded": len(train) + len(eval_table), "test_comparisons": len(kept[1])},
     )

@@ -74,4 +74,5 @@ class HelpSteer2Source:
 
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train, held_out = self.read()
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"HelpSteer2 {self.path or self.hub_id}"
+        return length_filtered(train, held_out, tokenizer, max_length, where)

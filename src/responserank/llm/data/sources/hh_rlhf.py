@@ -57,7 +57,7 @@ def _load_split(
     for subset in subsets:
         if path:
             file = _local_file(Path(path), subset, split)
-            df, where = read_typed_table(file), str(file)
+            df, where = read_typed_table(file, "an HH-RLHF comparison file"), str(file)
         else:
             df = load_hub_split(str(hub_id), split, data_dir=subset)
             where = f"{hub_id}/{subset}[{split}]"
@@ -88,4 +88,5 @@ class HhRlhfSource:
 
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train, held_out = self.read()
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"HH-RLHF {self.path or self.hub_id}"
+        return length_filtered(train, held_out, tokenizer, max_length, where)

@@ -105,7 +105,7 @@ def lie_comparisons(df: pd.DataFrame, where: str, *, fold: int, split: str) -> p
 
 def _merge_arm_file(table: pd.DataFrame, arm_file: str | os.PathLike[str]) -> pd.DataFrame:
     """Add ARM columns from a CSV keyed by LIE ``IDs`` (e.g. TRUE-model predictions)."""
-    arms = read_typed_table(arm_file)
+    arms = read_typed_table(arm_file, "an ARM table keyed by LIE IDs", required=("IDs",))
     where = str(arm_file)
     require_columns(arms, ["IDs"], where)
     duplicated = arms["IDs"].duplicated().to_numpy()
@@ -137,7 +137,7 @@ def load_lie_split(
 ) -> pd.DataFrame:
     """Comparisons of one fold file (``split`` = "train" or "val")."""
     file = fold_file(path, split, fold)
-    df = read_typed_table(file)
+    df = read_typed_table(file, "a LIE fold table", required=REQUIRED_COLUMNS)
     validate_lie_frame(df, str(file), required=REQUIRED_COLUMNS)
     table = lie_comparisons(df, str(file), fold=fold, split=split)
     return _merge_arm_file(table, arm_file) if arm_file else table
@@ -154,7 +154,7 @@ def load_lie_full(
         raise DataValidationError(f"{lie_dir(path) / 'folds'}: no LIE_val_<k>.csv files found")
     parts = []
     for file in files:
-        df = read_typed_table(file)
+        df = read_typed_table(file, "a LIE fold table", required=REQUIRED_COLUMNS)
         validate_lie_frame(df, str(file), required=REQUIRED_COLUMNS)
         fold = int(file.stem.rsplit("_", 1)[1])
         parts.append(lie_comparisons(df, str(file), fold=fold, split="val"))
@@ -186,13 +186,13 @@ class LieSource:
         else:
             train = load_lie_split(self.path, self.fold, "train", arm_file=self.arm_file)
             held_out = load_lie_split(self.path, self.fold, "val", arm_file=self.arm_file)
-        return length_filtered(train, held_out, tokenizer, max_length)
+        return length_filtered(train, held_out, tokenizer, max_length, f"LIE fold {self.fold}")
 
 
 def load_lie_test(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """The unlabelled LIE test set: question, category and the four full-transcript responses."""
     file = lie_dir(path) / "LIE_dataset_test.csv"
-    df = read_typed_table(file)
+    df = read_typed_table(file, "the LIE test table", required=("prompt", "categories"))
     where = str(file)
     require_columns(df, ("prompt", "categories", *RESPONSE_TYPES), where)
     for column in ("prompt", *RESPONSE_TYPES):

@@ -1,15 +1,18 @@
 """MultiPref (``allenai/multipref``): four annotations per comparison, two crowdworkers, two experts.
 
-Steps, in order: agreement statistics over all annotations of each comparison, length filter
-(drop comparisons whose conversation A or B exceeds ``max_length`` tokens), seeded test split
+Steps, in order: agreement statistics over all annotations of each comparison, identical pairs
+dropped (completion A and B the same text: no preference to learn), length filter (drop
+comparisons whose conversation A or B exceeds ``max_length`` tokens), seeded test split
 (``test_size`` comparisons; labels from config ``human_overall_binarized``; comparisons whose
 annotators mostly tied, ``tie_is_common``, leave the test set as in the published runs unless
 ``keep_test_ties``), then for training one annotation per comparison picked at random
-(``random_choice``) and ties dropped.
+(``random_choice``) and ties dropped. Each step's count goes into the data statistics; a step that
+leaves no training comparison is refused naming the step and the counts before and after it.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from responserank.llm.data.agreement import (
     agreement_statistics,
     directional_agreement,
 )
+from responserank.llm.data.degenerate import require_left
 from responserank.llm.data.labels import SIDE, STRENGTH, TIE
 from responserank.llm.data.lengths import fits
 from responserank.llm.data.seeding import step_rng
@@ -49,6 +53,8 @@ LOCAL_FOLDERS = {
     BINARIZED_CONFIG: ("human_overall_binarized",),
 }
 PASSTHROUGH = ("prompt_id", "source", "category", "subject_study")
+
+log = logging.getLogger(__name__)
 
 
 def _oriented(frame: pd.DataFrame, chosen_is_a: np.ndarray) -> pd.DataFrame:
@@ -102,12 +108,26 @@ class MultiPrefSource:
             self.slight_preference_value,
             self.ties_in_agreement_total,
         )
-        keep = fits(
+        where = f"MultiPref {self.path or self.hub_id}"
+        same = (comparisons["completion_a"] == comparisons["completion_b"]).to_numpy(dtype=bool)
+        if same.any():
+            log.warning(
+                "%s: dropped %d of %d comparison(s) whose completions A and B are identical",
+                where,
+                int(same.sum()),
+                len(comparisons),
+            )
+        require_left("identical_pairs", len(comparisons), int((~same).sum()), where)
+        fit = fits(
             tokenizer,
             comparisons["text"].tolist(),
             comparisons["completion_a"].tolist(),
             comparisons["completion_b"].tolist(),
             max_length,
+        )
+        keep = fit & ~same
+        require_left(
+            f"length_filter (max_length={max_length})", int((~same).sum()), int(keep.sum()), where
         )
         kept = np.flatnonzero(keep)
         in_test = holdout_mask(
@@ -116,7 +136,15 @@ class MultiPrefSource:
             step_rng(seed, "test_split"),
         )
         test_rows, train_rows = kept[in_test], kept[~in_test]
+        step = f"test_split (test_size={self.test_size})"
+        require_left(step, len(kept), len(train_rows), where)
         train, ties = self._train_table(tables, stats, train_rows, seed)
+        require_left(
+            "ties (one random annotation per comparison, ties dropped)",
+            len(train_rows),
+            len(train),
+            where,
+        )
         test = self._test_table(comparisons.iloc[test_rows])
         common_ties = test["tie_is_common"].to_numpy(dtype=bool)
         if not self.keep_test_ties:
@@ -125,7 +153,8 @@ class MultiPrefSource:
             train=train,
             eval=test,
             dropped={
-                "length_filter": int((~keep).sum()),
+                "identical_pairs": int(same.sum()),
+                "length_filter": int((~fit & ~same).sum()),
                 "ties": ties,
                 "test_common_ties": 0 if self.keep_test_ties else int(common_ties.sum()),
             },

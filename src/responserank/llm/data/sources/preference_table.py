@@ -5,7 +5,14 @@ rejected are full transcripts). Optional: a comparison id, an annotator, a strat
 ``stratum_key``, for ``stratifier=field``) and one strength signal column, read as
 ``response_time`` (seconds, for ``signal=real_rt``) or ``stated_strength`` ("clearly" / "slightly",
 for ``signal=stated_strength``). The eval set is a second file (``eval_path``) or a seeded split of
-``test_size`` rows. Comparisons longer than ``max_length`` tokens are dropped from both.
+``test_size`` rows.
+
+Steps, in order, each counted in the data statistics (``dropped`` / ``source``): rows repeating an
+earlier row exactly are counted when there is no id column and removed with ``duplicates=drop``
+(default ``keep``: the table is used as given, a warning gives the count); comparisons whose chosen
+and rejected are identical are dropped (they carry no preference); comparisons longer than
+``max_length`` tokens are dropped; then the test split. A step that leaves no training comparison
+is refused naming the step and the counts (see :mod:`responserank.llm.data.degenerate`).
 """
 
 from __future__ import annotations
@@ -18,32 +25,21 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
-from responserank.jsonl import read_json_objects
-from responserank.llm.data.errors import (
-    DataValidationError,
-    invalid_value,
-    missing_columns,
+from responserank.llm.data.degenerate import (
+    DUPLICATE_POLICIES,
+    drop_identical_pairs,
+    handle_duplicates,
+    require_left,
 )
+from responserank.llm.data.errors import invalid_value, missing_columns
 from responserank.llm.data.labels import STRENGTHS
 from responserank.llm.data.lengths import fits
 from responserank.llm.data.seeding import step_rng
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.split import holdout_mask
+from responserank.reading import read_table
 
 SIGNAL_KINDS = ("response_time", "stated_strength")
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV, JSONL or parquet file as a DataFrame (CSV cells are read as text, empty stays "")."""
-    if not path.is_file():
-        raise DataValidationError(f"{path}: preference table not found")
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix in (".jsonl", ".json"):
-        return pd.DataFrame.from_records(read_json_objects(path, DataValidationError))
-    raise DataValidationError(f"{path}: expected a .csv, .jsonl or .parquet file")
 
 
 def _text_column(table: pd.DataFrame, column: str, origin: str) -> np.ndarray:
@@ -92,8 +88,13 @@ class PreferenceTableSource:
     stratum_column: str | None = None
     signal_column: str | None = None
     signal_kind: str = "response_time"
+    duplicates: str = "keep"
 
     def __post_init__(self) -> None:
+        if self.duplicates not in DUPLICATE_POLICIES:
+            raise ValueError(
+                f"duplicates must be one of {list(DUPLICATE_POLICIES)}, got {self.duplicates!r}"
+            )
         if self.signal_kind not in SIGNAL_KINDS:
             raise ValueError(
                 f"signal_kind must be one of {list(SIGNAL_KINDS)}, got {self.signal_kind!r}"
@@ -103,13 +104,18 @@ class PreferenceTableSource:
 
     def _read(self, path: Path, with_signal: bool) -> pd.DataFrame:
         """Validated canonical columns of one file."""
-        raw = read_table(path)
         origin = str(path)
         optional = [self.id_column, self.annotator_column, self.stratum_column]
         if with_signal:
             optional.append(self.signal_column)
         wanted = [self.prompt_column, self.chosen_column, self.rejected_column]
         wanted += [c for c in optional if c is not None]
+        raw = read_table(
+            path,
+            "a preference table with one comparison per row",
+            required=wanted,
+            csv_kwargs={"dtype": str, "keep_default_na": False},
+        )
         missing = [c for c in wanted if c not in raw.columns]
         if missing:
             raise missing_columns(origin, missing, [str(c) for c in raw.columns])
@@ -135,28 +141,50 @@ class PreferenceTableSource:
             table[self.signal_kind] = read(raw, self.signal_column, origin)
         return table
 
+    def _steps(
+        self, path: Path, with_signal: bool, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> tuple[pd.DataFrame, dict[str, int], int]:
+        """One file through duplicates, identical pairs and the length filter; returns the table,
+        the rows each step dropped and the rows read."""
+        table = self._read(path, with_signal)
+        read = len(table)
+        where = str(path)
+        dropped = {}
+        if self.id_column is None:
+            content = [c for c in table.columns if c != "comparison_id"]
+            table, repeated = handle_duplicates(table, content, self.duplicates, where)
+            dropped["duplicate_rows"] = repeated if self.duplicates == "drop" else 0
+            dropped["duplicate_rows_found"] = repeated
+        table, dropped["identical_pairs"] = drop_identical_pairs(table, where)
+        keep = fits(tokenizer, table["prompt"], table["chosen"], table["rejected"], max_length)
+        require_left(f"length_filter (max_length={max_length})", len(keep), int(keep.sum()), where)
+        dropped["length_filter"] = int((~keep).sum())
+        return table[keep].reset_index(drop=True), dropped, read
+
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
-        train = self._read(Path(self.path), with_signal=True)
-        loaded = len(train)
-        keep = fits(tokenizer, train["prompt"], train["chosen"], train["rejected"], max_length)
-        train = train[keep].reset_index(drop=True)
-        dropped = int((~keep).sum())
+        train, dropped, loaded = self._steps(Path(self.path), True, tokenizer, max_length)
         if self.eval_path is not None:
-            test = self._read(Path(self.eval_path), with_signal=False)
-            keep_eval = fits(
-                tokenizer, test["prompt"], test["chosen"], test["rejected"], max_length
-            )
-            test = test[keep_eval].reset_index(drop=True)
-            dropped += int((~keep_eval).sum())
+            test, eval_dropped, _ = self._steps(Path(self.eval_path), False, tokenizer, max_length)
+            dropped = {k: v + eval_dropped.get(k, 0) for k, v in dropped.items()}
         else:
             in_test = holdout_mask(
                 train["comparison_id"].to_numpy(), self.test_size, step_rng(seed, "test_split")
             )
             test = train[in_test].drop(columns=[self.signal_kind], errors="ignore")
+            require_left(
+                f"test_split (test_size={self.test_size})",
+                len(train),
+                int((~in_test).sum()),
+                self.path,
+            )
             train = train[~in_test]
+        found = dropped.pop("duplicate_rows_found", None)
+        counts = {"rows_loaded": loaded, "test_comparisons": len(test)}
+        if found is not None:
+            counts["duplicate_rows"] = found
         return SourceTables(
             train=train.reset_index(drop=True),
             eval=test.reset_index(drop=True),
-            dropped={"length_filter": dropped},
-            counts={"rows_loaded": loaded, "test_comparisons": len(test)},
+            dropped=dropped,
+            counts=counts,
         )

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from responserank.jsonl import read_json_objects
 from responserank.llm.data.errors import DataValidationError
+from responserank.reading import read_json_lines, read_parquet_table
 
 _DATASET_MARKERS = ("dataset_dict.json", "state.json")
 _ROW_FILE_SUFFIXES = (".parquet", ".jsonl", ".json")
@@ -60,14 +60,12 @@ def read_hub_config(hub_id: str, config: str, split: str = "train") -> RawRows:
 
 
 def _read_jsonl(path: Path) -> RawRows:
-    records = read_json_objects(path, DataValidationError)
-    return _from_records(records, str(path))
+    return _from_records(read_json_lines(path, "one dataset row per line"), str(path))
 
 
 def _read_parquet(path: Path) -> RawRows:
-    import pyarrow.parquet as pq
-
-    return _from_records(pq.read_table(path).to_pylist(), str(path))
+    table = read_parquet_table(path, "dataset rows in the hub schema")
+    return _from_records(table.to_pylist(), str(path))
 
 
 def _read_saved_dataset(folder: Path) -> RawRows:

@@ -48,7 +48,7 @@ def load_scale_lie_split(
 ) -> pd.DataFrame:
     """One scale_LIE fold file as comparisons (``split`` = "train" or "val")."""
     file = lie.fold_file(_folder(path, "scale_lie"), split, fold, prefix=SCALE_PREFIX)
-    df = read_typed_table(file)
+    df = read_typed_table(file, "a scale_LIE fold table", required=SCALE_LIE_COLUMNS)
     lie.validate_lie_frame(df, str(file), required=SCALE_LIE_COLUMNS)
     check_choice(df, "vote", VOTES, str(file))
     return lie.lie_comparisons(df, str(file), fold=fold, split=split)
@@ -64,7 +64,8 @@ class ScaleLieSource:
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train = load_scale_lie_split(self.path, self.fold, "train")
         held_out = load_scale_lie_split(self.path, self.fold, "val")
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"scale_LIE fold {self.fold}"
+        return length_filtered(train, held_out, tokenizer, max_length, where)
 
 
 def load_scale_true_split(
@@ -72,7 +73,7 @@ def load_scale_true_split(
 ) -> pd.DataFrame:
     """One scale_TRUE file as comparisons (``split`` = "train", "val" or "cal")."""
     file = true.split_file(_folder(path, "scale_true"), fold, split, layout, prefix=SCALE_PREFIX)
-    df = read_typed_table(file)
+    df = read_typed_table(file, "a scale_TRUE split table", required=SCALE_TRUE_COLUMNS)
     true.validate_true_frame(df, str(file), layout=layout, required=SCALE_TRUE_COLUMNS)
     check_choice(df, "vote", VOTES, str(file))
     return true.true_comparisons(df, str(file), fold=fold, split=split)
@@ -90,7 +91,8 @@ class ScaleTrueSource:
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train = load_scale_true_split(self.path, self.fold, "train", self.layout)
         held_out = load_scale_true_split(self.path, self.fold, self.eval_split, self.layout)
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"scale_TRUE fold {self.fold} ({self.layout})"
+        return length_filtered(train, held_out, tokenizer, max_length, where)
 
 
 TRUE_LABELS = ("correct_chosen", "accuracy")
@@ -105,3 +107,14 @@ def load_true_items(
     if label == "accuracy":
         return load_scale_true_split(path, fold, split, layout)
     return true.load_true_split(path, fold, split, layout)
+
+
+@dataclass
+class ScaleTrueItemsSource(true.TrueItemsSource):
+    """Dataset option ``true_items_scale``: scale_TRUE items for the reliability model, with the
+    soft label ``accuracy`` (the fraction of annotators who picked the correct option) besides
+    ``correct_chosen``; ``path`` null reads ``$RR_DATA_DIR/scale_true``."""
+
+    def split(self, split: str) -> pd.DataFrame:
+        """The comparisons of one scale_TRUE split (``split`` = "train", "val" or "cal")."""
+        return load_scale_true_split(self.path, self.fold, split, self.layout)

@@ -8,22 +8,16 @@ inside training. Rows are counted from 0 over the data rows (the header is not a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
+from responserank.reading import read_table
 
 DATA_DIR_ENV = "RR_DATA_DIR"
-
-_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
-    ".csv": pd.read_csv,
-    ".json": pd.read_json,
-    ".jsonl": lambda p: pd.read_json(p, lines=True),
-    ".parquet": pd.read_parquet,
-}
 
 
 def data_root(path: str | os.PathLike[str] | None = None) -> Path:
@@ -43,18 +37,14 @@ def data_root(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(env).expanduser()
 
 
-def read_typed_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV / JSON / JSON-lines / parquet file (optionally .gz); a missing file says so."""
-    file = Path(path)
-    kind = Path(file.name.removesuffix(".gz")).suffix
-    reader = _READERS.get(kind)
-    if reader is None:
-        raise DataValidationError(
-            f"{file}: unsupported file type {kind!r}; expected one of {sorted(_READERS)}"
-        )
-    if not file.is_file():
-        raise DataValidationError(f"{file}: file not found")
-    return reader(file).reset_index(drop=True)
+def read_typed_table(
+    path: str | os.PathLike[str], what: str = "a data table", required: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Read a CSV / JSON / JSON-lines / parquet file (optionally .gz) through
+    :func:`responserank.reading.read_table`; an unreadable file raises InputFileError naming it,
+    the line where known and ``what`` was expected (``required`` columns help spot a wrong
+    delimiter)."""
+    return read_table(path, what, required=tuple(required)).reset_index(drop=True)
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], where: str) -> None:
@@ -163,7 +153,7 @@ def read_local_or_hub(
     """The rows of a local copy or of one hub split, and where they came from (for messages)."""
     require_one_location(path, hub_id, what)
     if path:
-        return read_typed_table(path), str(path)
+        return read_typed_table(path, f"the {what} table"), str(path)
     return load_hub_split(str(hub_id), split, **hub_kwargs), f"{hub_id}[{split}]"
 
 

@@ -107,7 +107,7 @@ def load_true_split(
 ) -> pd.DataFrame:
     """Comparisons of one TRUE file (``split`` = "train", "val" or "cal")."""
     file = split_file(path, fold, split, layout)
-    df = read_typed_table(file)
+    df = read_typed_table(file, "a TRUE split table", required=REQUIRED_COLUMNS)
     validate_true_frame(df, str(file), layout=layout, required=REQUIRED_COLUMNS)
     return true_comparisons(df, str(file), fold=fold, split=split)
 
@@ -125,12 +125,12 @@ class TrueSource:
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train = load_true_split(self.path, self.fold, "train", self.layout)
         held_out = load_true_split(self.path, self.fold, self.eval_split, self.layout)
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"TRUE fold {self.fold} ({self.layout})"
+        return length_filtered(train, held_out, tokenizer, max_length, where)
 
 
 #: The fixed second input of the TRUE reliability model's training pairs (see TrueItemsSource).
 ANCHOR_ITEM = "Human: (no question)\n\nResponse A: (no answer)\n\nResponse B: (no answer)"
-VARIANTS = ("original", "scale")
 
 
 def value_head_items(table: pd.DataFrame) -> pd.DataFrame:
@@ -148,26 +148,21 @@ def value_head_items(table: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class TrueItemsSource:
-    """Dataset option ``true_items``: TRUE (``variant=original``) or scale_TRUE (``variant=scale``,
-    which has the soft ``accuracy`` label) items for the reliability model; the label becomes the
-    target through ``signal=true_label``."""
+    """Dataset option ``true_items``: TRUE items for the reliability model (the 0/1 label
+    ``correct_chosen`` becomes the target through ``signal=true_label``). The scale_TRUE items
+    with the soft ``accuracy`` label are ``ScaleTrueItemsSource`` (option ``true_items_scale``)."""
 
     path: str | None = None
     fold: int = 0
     layout: str = "repeated_orders"
     eval_split: str = "val"
-    variant: str = "original"
 
     def split(self, split: str) -> pd.DataFrame:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {list(VARIANTS)}, got {self.variant!r}")
-        if self.variant == "scale":
-            from responserank.llm.data.sources.scale import load_scale_true_split
-
-            return load_scale_true_split(self.path, self.fold, split, self.layout)
+        """The comparisons of one TRUE split (``split`` = "train", "val" or "cal")."""
         return load_true_split(self.path, self.fold, split, self.layout)
 
     def load(self, tokenizer: PreTrainedTokenizerBase, max_length: int, seed: int) -> SourceTables:
         train = value_head_items(self.split("train"))
         held_out = value_head_items(self.split(self.eval_split))
-        return length_filtered(train, held_out, tokenizer, max_length)
+        where = f"{type(self).__name__} fold {self.fold} ({self.layout})"
+        return length_filtered(train, held_out, tokenizer, max_length, where)

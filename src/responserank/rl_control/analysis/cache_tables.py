@@ -25,6 +25,7 @@ import pandas as pd
 
 from responserank.atomic_io import write_text_atomic
 from responserank.errors import CacheError
+from responserank.reading import read_csv
 
 FAMILIES: tuple[str, ...] = ("mujoco", "highway")
 KEY_COLUMNS: tuple[str, ...] = ("env", "noise", "is_rt", "seed")
@@ -122,7 +123,12 @@ def read_reward_models(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype={"run_id": str, "run_name": str, "env": str})
+    frame = read_csv(
+        path,
+        "an RL-control table",
+        required=columns,
+        dtype={"run_id": str, "run_name": str, "env": str},
+    )
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise CacheError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")
