@@ -87,7 +87,7 @@ def test_clipping_is_off_only_by_an_explicit_null(tmp_path):
     assert typed.training.max_grad_norm is None
     args = typed.training_arguments(tmp_path, "run", has_eval=False)
     assert args.max_grad_norm == 0.0  # transformers clips only for a norm > 0
-    clipped = validate(compose_config(["experiment=bt_clip0.5"]))
+    clipped = validate(compose_config(["experiment=bt", "training.max_grad_norm=0.5"]))
     assert clipped.training_arguments(tmp_path, "run", has_eval=True).max_grad_norm == 0.5
 
 
