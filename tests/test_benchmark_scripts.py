@@ -50,3 +50,48 @@ def test_llm_throughput_benchmark_compares_layouts(tmp_path):
     assert [row["layout"] for row in rows] == ["dynamic", "padded"]
     assert all(row["tokens_per_s"] > 0 for row in rows)
     assert "bt: dynamic / padded tokens per second =" in stdout
+
+
+def test_gpu_check_cpu_path_at_toy_size(tmp_path):
+    """benchmarks/gpu_check.sh at toy size: the project trainer with LoRA, TRL's RewardTrainer,
+    and QLoRA reported as skipped without CUDA; one JSON record."""
+    done = subprocess.run(
+        [
+            str(BENCHMARKS / "gpu_check.sh"),
+            *("--only", "rr_agree:lora", "trl:full", "rr_agree:qlora"),
+            *("--out", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RR_GPU_CHECK_TOY": "1", "PYTHON": sys.executable},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    record = json.loads((tmp_path / "gpu_check_toy.json").read_text())
+    assert record["size"] == "toy" and record["gradient_checkpointing"] is True
+    rows = {(r["trainer"], r["tuning"]): r for r in record["results"]}
+    # in the script's order of configurations
+    assert list(rows) == [("trl", "full"), ("rr_agree", "lora"), ("rr_agree", "qlora")]
+    for key in (("rr_agree", "lora"), ("trl", "full")):
+        row = rows[key]
+        assert row["status"] == "measured", row
+        assert row["steps_timed"] == record["steps"]["timed"]
+        assert row["tokens_per_s"] > 0 and row["step_time_s"] > 0 and row["peak_memory_mib"] > 0
+    # LoRA trains a small share of the weights; the full fine-tune trains all of them.
+    assert rows["rr_agree", "lora"]["trainable_parameters"] < record["parameters"]
+    assert rows["trl", "full"]["trainable_parameters"] == record["parameters"]
+    if not __import__("torch").cuda.is_available():
+        assert rows["rr_agree", "qlora"]["status"] == "skipped: needs a CUDA device"
+
+
+def test_trl_benchmark_interleaves_and_reports_ratios(tmp_path):
+    _run(
+        "bench_vs_trl.py",
+        *("--rounds", "2", "--steps", "1", "--warmup", "1", "--comparisons", "60"),
+        *("--systems", "ours_bt", "trl", "--out-dir", str(tmp_path)),
+    )
+    record = json.loads((tmp_path / "bench_vs_trl.json").read_text())
+    assert [row["system"] for row in record["rows"]] == ["ours_bt", "trl"] * 2
+    assert record["summary"]["trl"]["comparisons_per_s_ratio_to_trl"]["median"] == 1.0
+    assert record["summary"]["ours_bt"]["comparisons_per_s"]["median"] > 0
+    assert (tmp_path / "bench_vs_trl.md").read_text().startswith("# Reward-model training")

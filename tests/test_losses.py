@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from responserank.errors import LossParameterError
 from responserank.losses import (
     beta_from_correctness,
     bt_loss,
@@ -307,3 +308,198 @@ def test_rt_regression_formula(u, rt, choice):
 def test_rt_regression_rejects_times_at_or_below_min_rt():
     with pytest.raises(ValueError, match="min_rt"):
         rt_regression_loss(_t([0.1]), _t([0.5]), _t([1.0]), min_rt=0.5, max_rt=10.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# ResponseRank with reliabilities (beta)
+# ----------------------------------------------------------------------------------------------
+
+betas = st.floats(min_value=0.0, max_value=4.0, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def reliable_comparisons(draw):
+    margin, rank, group = draw(ranked_comparisons())
+    beta = draw(st.lists(betas, min_size=len(margin), max_size=len(margin)))
+    return margin, rank, group, beta
+
+
+@settings(max_examples=150, deadline=None)
+@given(reliable_comparisons())
+def test_beta_responserank_matches_scaled_worth_oracle(case):
+    margin, rank, group, beta = case
+    got = responserank_loss(
+        _t(margin), _t(rank), torch.tensor(group), reduction="none", beta=_t(beta)
+    )
+    scaled = [b * u for b, u in zip(beta, margin, strict=True)]
+    expected = oracle_responserank_terms(scaled, rank, group)
+    # Log-worths reach 24 here; torch's softplus returns x above 20, an absolute error below
+    # exp(-20) = 2e-9 (kept: it is today's arithmetic, and committed results depend on it).
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ranked_comparisons(), st.sampled_from(["none", "sum", "mean"]))
+def test_beta_none_and_beta_one_are_todays_loss_bit_for_bit(case, reduction):
+    margin, rank, group = case
+    args = (_t(margin), _t(rank), torch.tensor(group))
+    today = responserank_loss(*args, reduction=reduction)
+    assert torch.equal(responserank_loss(*args, reduction=reduction, beta=None), today)
+    assert torch.equal(responserank_loss(*args, reduction=reduction, beta=1.0), today)
+    ones = torch.ones(len(margin), dtype=torch.float64)
+    assert torch.equal(responserank_loss(*args, reduction=reduction, beta=ones), today)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(margins, betas), min_size=1, max_size=30))
+def test_beta_groups_of_one_equal_rapl_beta(pairs):
+    u = _t([m for m, _ in pairs])
+    beta = _t([b for _, b in pairs])
+    got = responserank_loss(
+        u, torch.zeros(len(pairs)), torch.arange(len(pairs)), reduction="none", beta=beta
+    )
+    expected = rapl_beta_loss(u, beta, reduction="none")
+    # softplus(s) - s against softplus(-s): equal up to softplus's cut-over above s = 20 (< 2e-9).
+    assert torch.allclose(got, expected, rtol=1e-12, atol=1e-8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(reliable_comparisons(), st.data())
+def test_beta_zero_removes_the_pull_of_that_margin(case, data):
+    margin, rank, group, beta = case
+    silenced = data.draw(st.integers(0, len(margin) - 1))
+    beta[silenced] = 0.0
+    u = _t(margin).requires_grad_(True)
+    responserank_loss(u, _t(rank), torch.tensor(group), beta=_t(beta)).backward()
+    assert u.grad[silenced].item() == 0.0
+    # Its margin may be anything: the loss does not move.
+    moved = list(margin)
+    moved[silenced] = margin[silenced] + 100.0
+    args = (_t(rank), torch.tensor(group))
+    assert float(responserank_loss(_t(moved), *args, beta=_t(beta))) == pytest.approx(
+        float(responserank_loss(_t(margin), *args, beta=_t(beta))), rel=1e-12, abs=1e-12
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_beta_responserank_finite_at_extreme_margins(dtype):
+    u = torch.tensor([1e4, -1e4, 5e3, -3.0, 0.0, 1e4, -1e4], dtype=dtype, requires_grad=True)
+    rank = torch.tensor([0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0])
+    group = torch.tensor([0, 0, 0, 0, 1, 1, 2])
+    beta = torch.tensor([2.0, 0.5, 0.0, 1.0, 3.0, 0.25, 4.0])
+    loss = responserank_loss(u, rank, group, beta=beta)
+    loss.backward()
+    assert loss.dtype == dtype
+    assert torch.isfinite(loss) and torch.isfinite(u.grad).all()
+    # By hand (log-worths 2e4, -5e3, 0, -3 | 0, 2.5e3 | -4e4): in group 0 the -5e3 item ranked
+    # above the worth-1 item costs 5e3 + log(2 + e^-3), the worth-1 item log(2 + e^-3) (itself,
+    # the anchor and e^-3 left), the last 3 + log(1 + e^-3); in group 1 the 0 item ranked above
+    # 2.5e3 costs 2.5e3; group 2 is beta-RAPL at -4e4.
+    expected = (
+        5e3 + 2.0 * math.log(2.0 + math.exp(-3.0)) + 3.0 + math.log1p(math.exp(-3.0)) + 2.5e3 + 4e4
+    )
+    assert float(loss.detach()) == pytest.approx(
+        expected, rel=1e-2 if dtype == torch.bfloat16 else 1e-6
+    )
+
+
+def test_beta_gradcheck_float64():
+    torch.manual_seed(3)
+    u = torch.randn(12, dtype=torch.float64, requires_grad=True)
+    beta = torch.rand(12, dtype=torch.float64) * 3
+    rank = torch.randperm(12).double()
+    group = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 4, 4])
+    assert torch.autograd.gradcheck(
+        lambda m: responserank_loss(m, rank, group, reduction="sum", beta=beta), (u,)
+    )
+
+
+class _CountCalls(torch.overrides.TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.calls: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("with_beta", [False, True])
+def test_op_count_does_not_grow_with_groups(with_beta):
+    """No Python loop over groups or positions: 3 groups of 4 and 300 groups of 4 run the same
+    tensor operations (and sort twice, the lexicographic (group, rank) order)."""
+
+    def ops(num_groups: int) -> list[str]:
+        n = 4 * num_groups
+        u = torch.randn(n, dtype=torch.float64)
+        rank = torch.rand(n, dtype=torch.float64)
+        group = torch.arange(num_groups).repeat_interleave(4)
+        beta = torch.rand(n, dtype=torch.float64) if with_beta else None
+        with _CountCalls() as counter:
+            responserank_loss(u, rank, group, beta=beta)
+        return counter.calls
+
+    small, large = ops(3), ops(300)
+    assert small == large
+    assert sum(name == "sort" for name in small) == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# Parameter validation and NaN margins
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda u: rapl_beta_loss(u, -1.0), r"beta = -1.0: expected >= 0"),
+        (lambda u: rapl_beta_loss(u, _t([1.0, -0.5, 2.0])), r"beta\[1\] = -0.5: expected >= 0"),
+        (lambda u: rapl_beta_loss(u, float("nan")), r"beta = nan: expected >= 0"),
+        (lambda u: rapl_eps_loss(u, _t([0.5, 0.5, float("nan")])), r"p\[2\] = nan"),
+        (lambda u: rapl_eps_loss(u, 1.5), r"p = 1.5: expected in \[0, 1\]"),
+        (lambda u: rapl_eps_loss(u, -0.1), r"p = -0.1: expected in \[0, 1\]"),
+        (lambda u: margin_loss(u, float("nan")), r"offset = nan: expected a number"),
+        (lambda u: bt_loss(u, _t([0.5, 1.2, 0.0])), r"target\[1\] = 1.2"),
+        (
+            lambda u: responserank_loss(u, _t([0.0, 1, 2]), torch.zeros(3).long(), beta=-2.0),
+            r"beta = -2.0: expected >= 0",
+        ),
+        (lambda u: p_from_correctness(torch.tensor([0.2, 1.5])), r"\[1\] = 1.5: expected in"),
+        (lambda u: beta_from_correctness(torch.tensor(float("nan"))), r"= nan: expected in"),
+        (lambda u: margin_from_correctness(torch.tensor([-0.5])), r"\[0\] = -0.5: expected"),
+    ],
+)
+def test_bad_loss_parameters_raise_naming_the_parameter(call, message):
+    with pytest.raises(LossParameterError, match=message):
+        call(_t([0.5, -1.0, 2.0]))
+
+
+def test_correctness_mappings_stay_in_range_at_the_edges():
+    q = torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)
+    assert p_from_correctness(q).tolist() == [0.0, 0.0, 1.0]
+    assert beta_from_correctness(q).tolist()[:2] == [0.0, 0.0]
+    assert margin_from_correctness(q).tolist() == [1.0, 1.0, 0.0]
+
+
+def test_parameters_on_accelerators_are_not_inspected():
+    """No host synchronisation: a tensor parameter off the CPU is not checked (the meta device
+    stands in for an accelerator; it holds no values at all)."""
+    u = torch.zeros(3, device="meta")
+    bad = torch.full((3,), -1.0, device="meta")
+    assert rapl_beta_loss(u, bad).device.type == "meta"
+    assert rapl_eps_loss(u, bad).device.type == "meta"
+
+
+def test_nan_margin_propagates_as_documented():
+    nan = float("nan")
+    assert math.isnan(float(bt_loss(_t([0.3, nan]))))
+    assert math.isnan(float(rapl_beta_loss(_t([0.3, nan]), 0.5)))
+    # ResponseRank: the NaN enters the denominators of its own term and of the terms ranked above
+    # it in its group; other groups and the comparisons ranked below it stay finite.
+    u = _t([1.0, nan, 0.5, 2.0, -1.0])
+    rank = _t([0.0, 1.0, 2.0, 0.0, 1.0])
+    group = torch.tensor([0, 0, 0, 1, 1])
+    terms = responserank_loss(u, rank, group, reduction="none")
+    assert torch.isnan(terms[:2]).all()
+    assert torch.isfinite(terms[2:]).all()
+    assert math.isnan(float(responserank_loss(u, rank, group)))

@@ -19,8 +19,11 @@ from responserank.llm.objectives.base import ComparisonBatch, TableError
 from responserank.llm.objectives.margin import MarginObjective
 from responserank.llm.objectives.rapl_beta import RaplBetaObjective
 from responserank.llm.objectives.rapl_eps import RaplEpsObjective
+from responserank.llm.objectives.responserank import ResponseRankObjective
+from responserank.llm.objectives.responserank_rapl import ResponseRankRaplObjective
 from responserank.llm.schedules import scheduler_arguments, step_decay_scheduler
 from responserank.llm.trainer import RewardModelTrainer
+from responserank.losses import responserank_loss
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
 
@@ -137,11 +140,81 @@ def test_table_checks_name_rows_and_fix():
 
 @pytest.mark.parametrize(
     ("name", "cls"),
-    [("rapl_beta", RaplBetaObjective), ("rapl_eps", RaplEpsObjective), ("margin", MarginObjective)],
+    [
+        ("rapl_beta", RaplBetaObjective),
+        ("rapl_eps", RaplEpsObjective),
+        ("margin", MarginObjective),
+        ("responserank_rapl", ResponseRankRaplObjective),
+    ],
 )
 def test_loss_group_yaml_builds_the_adapter(name, cls):
     objective = instantiate(OmegaConf.load(CONF / "loss" / f"{name}.yaml"))
     assert isinstance(objective, cls) and objective.name == name
+
+
+@pytest.mark.parametrize("path", sorted((CONF / "loss").glob("*.yaml")), ids=lambda p: p.stem)
+def test_loss_option_names_meet_the_objective_modules(path):
+    """loss=<name> builds an objective named <name> from module objectives/<name>.py (bt_soft:
+    the soft-label setting of objectives/bt.py)."""
+    node = OmegaConf.load(path)
+    module = node["_target_"].rsplit(".", 1)[0]
+    assert module == f"responserank.llm.objectives.{path.stem.removesuffix('_soft')}"
+    assert instantiate(node).name == path.stem
+
+
+def _ranked_batch(rank, partition, beta) -> ComparisonBatch:
+    return ComparisonBatch(
+        rank=torch.tensor(rank, dtype=torch.float64),
+        partition=torch.tensor(partition),
+        target=torch.ones(len(rank)),
+        reliability=torch.tensor(beta, dtype=torch.float32),
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-8, 8), st.floats(0, 3), st.integers(0, 3)), min_size=1, max_size=12
+    )
+)
+def test_responserank_rapl_is_the_library_loss_and_reduces_to_both_parents(rows):
+    u = torch.tensor([r[0] for r in rows], dtype=torch.float64)
+    beta = [r[1] for r in rows]
+    partition = [r[2] for r in rows]
+    rank = [float(k) for k in range(len(rows))]
+    objective = ResponseRankRaplObjective(allow_ties=False)
+    got = objective(u, _ranked_batch(rank, partition, beta))
+    expected = responserank_loss(
+        u, torch.tensor(rank), torch.tensor(partition), beta=torch.tensor(beta, dtype=torch.float32)
+    )
+    assert float(got) == pytest.approx(float(expected), rel=1e-9, abs=1e-9)
+    ones = _ranked_batch(rank, partition, [1.0] * len(rows))
+    assert torch.equal(objective(u, ones), ResponseRankObjective()(u, ones))
+    alone = _ranked_batch([math.nan] * len(rows), list(range(len(rows))), beta)
+    assert float(objective(u, alone)) == pytest.approx(
+        float(RaplBetaObjective()(u, alone)), rel=1e-6, abs=1e-6
+    )
+
+
+def test_responserank_rapl_table_checks_come_from_both_parents():
+    def table(rank, partition, reliability, **extra):
+        return _table(reliability, rank=rank, partition=partition, **extra)
+
+    objective = ResponseRankRaplObjective(allow_ties=False)
+    objective.check_table(table([0.0, 1.0, np.nan], [0, 0, 1], [0.5, 1.0, 0.0]), "lie")
+    with pytest.raises(TableError, match=r"must lie in \[0.0, None\] for loss responserank_rapl"):
+        objective.check_table(table([0.0, 1.0], [0, 0], [0.5, -1.0]), "lie")
+    with pytest.raises(TableError, match=r"needs a finite 'reliability' \(beta\)"):
+        objective.check_table(table([0.0, 1.0], [0, 0], [0.5, np.nan]), "lie")
+    with pytest.raises(TableError, match=r"without 'rank' must be alone"):
+        objective.check_table(table([0.0, np.nan], [0, 0], [0.5, 0.5]), "lie")
+    with pytest.raises(TableError, match=r"tied 'rank' values"):
+        objective.check_table(table([1.0, 1.0], [0, 0], [0.5, 0.5]), "lie")
+    ResponseRankRaplObjective(allow_ties=True).check_table(
+        table([1.0, 1.0], [0, 0], [0.5, 0.5]), "lie"
+    )
+    with pytest.raises(TableError, match=r"signal mapped it to \['p'\]"):
+        objective.check_table(table([0.0], [0], [0.5], reliability_kind=["p"]), "lie")
 
 
 def _lrs(scheduler, optimizer, steps: int) -> list[float]:

@@ -56,6 +56,7 @@ def _run(tmp_path: Path, data_dir: Path, monkeypatch, *overrides: str):
     [
         ("rapl_lie_bt", []),
         ("rapl_lie_beta", []),
+        ("rapl_lie_rr_beta", []),
         (
             "rapl_lie_eps",
             [

@@ -44,3 +44,8 @@ class CollectError(ResponseRankError, RuntimeError):
 
 class RegistryError(ResponseRankError, ValueError):
     """A results registry is missing or malformed; the message names the file and key path."""
+
+
+class LossParameterError(ResponseRankError, ValueError):
+    """A loss parameter (beta, p, an offset, a soft target, a probability of correctness) is NaN
+    or outside its domain; the message names the parameter and the expected range."""

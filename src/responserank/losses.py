@@ -5,6 +5,15 @@ f(x1) - f(x2) oriented by the choice) as a 1-D tensor and are pure tensor code: 
 loops over comparisons, groups or ranking positions. They accept float32, float64 and bfloat16
 (half precision is computed in float32 and returned in the input dtype) on any device, and stay
 finite for |margin| up to 1e4.
+
+Parameters (beta, p, offsets, soft targets) are validated without ever waiting on an accelerator:
+a Python number or a CPU tensor is checked here and a NaN or out-of-domain value raises
+:class:`~responserank.errors.LossParameterError`; a tensor on an accelerator is not inspected (that
+would synchronise the device every step), so the code that builds it checks it (the ARM signal
+and the LLM objectives' ``check_table`` do, before training). Margins are never checked: a NaN
+margin gives a NaN term (for ``responserank_loss`` also the terms ranked above it in its group,
+whose denominators include it) and so a NaN sum or mean, and a NaN gradient. Stopping on that is
+the caller's job, at a point where the value is on the host anyway.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+
+from responserank.errors import LossParameterError
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -49,6 +60,49 @@ def _as_float(x: torch.Tensor | float, like: torch.Tensor, name: str) -> torch.T
     return t
 
 
+def _check_parameter(
+    value: torch.Tensor | float,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+) -> None:
+    """Raise when ``value`` is NaN or outside [low, high]; skipped for accelerator tensors.
+
+    A check on a CUDA (or other accelerator) tensor would copy a flag to the host and stall the
+    device each step, so those values are checked where they are built (module docstring).
+    """
+    if torch.is_tensor(value):
+        if value.device.type != "cpu" or value.numel() == 0:
+            return
+        t = value.detach()
+        bad = torch.isnan(t)
+        if low is not None:
+            bad |= t < low
+        if high is not None:
+            bad |= t > high
+        if not bool(bad.any()):
+            return
+        first = int(torch.nonzero(bad.reshape(-1))[0])
+        shown = float(t.reshape(-1)[first])
+        where = f"{name}[{first}]" if t.dim() > 0 else name
+    else:
+        shown = float(value)
+        in_range = not math.isnan(shown)
+        in_range = in_range and (low is None or shown >= low) and (high is None or shown <= high)
+        if in_range:
+            return
+        where = name
+    if low is not None and high is not None:
+        expected = f"in [{low:g}, {high:g}]"
+    elif low is not None:
+        expected = f">= {low:g}"
+    elif high is not None:
+        expected = f"<= {high:g}"
+    else:
+        expected = "a number (not NaN)"
+    raise LossParameterError(f"{where} = {shown}: expected {expected}")
+
+
 def _check_margin(margin: torch.Tensor) -> torch.Tensor:
     if not torch.is_tensor(margin) or not margin.is_floating_point():
         raise TypeError("margin must be a floating-point tensor")
@@ -79,6 +133,7 @@ def bt_loss(
     if target is None:
         per_item = F.softplus(-u)
     else:
+        _check_parameter(target, "target", 0.0, 1.0)
         t = _as_float(target, u, "target").expand_as(u)
         per_item = F.binary_cross_entropy_with_logits(u, t, reduction="none")
     return _reduce(per_item, reduction, margin.dtype)
@@ -87,8 +142,14 @@ def bt_loss(
 def rapl_beta_loss(
     margin: torch.Tensor, beta: torch.Tensor | float, reduction: Reduction = "mean"
 ) -> torch.Tensor:
-    """beta-RAPL: -log sigmoid(beta * margin). beta = 0 ignores a label, beta = 1 is BT."""
+    """beta-RAPL: -log sigmoid(beta * margin). beta = 0 ignores a label, beta = 1 is BT.
+
+    beta: scalar or shape (N,), >= 0 (a negative beta would flip the label). Source: RAPL,
+    "beta" method (annotator reliability as an inverse temperature).
+    Raises LossParameterError for a NaN or negative beta (see the module docstring for devices).
+    """
     u = _check_margin(margin)
+    _check_parameter(beta, "beta", 0.0)
     b = _as_float(beta, u, "beta")
     return _reduce(F.softplus(-b * u), reduction, margin.dtype)
 
@@ -100,48 +161,75 @@ def rapl_eps_loss(
 
     With probability p the annotator follows the reward, otherwise picks at random; the loss is
     bounded as margin -> -inf whenever p < 1. Computed in log space for stability.
+
+    p: scalar or shape (N,), in [0, 1]. Source: RAPL, "p" method (a Boltzmann-rational annotator
+    mixed with a uniformly random one). Raises LossParameterError for a NaN p or one outside [0, 1].
     """
     u = _check_margin(margin)
+    _check_parameter(p, "p", 0.0, 1.0)
     pp = _as_float(p, u, "p").expand_as(u)
-    if bool(((pp < 0) | (pp > 1)).any()):
-        raise ValueError("p must lie in [0, 1]")
     follows = torch.log(pp) + F.logsigmoid(u)
     random_pick = torch.log1p(-pp) - math.log(2.0)
     return _reduce(-torch.logaddexp(follows, random_pick), reduction, margin.dtype)
 
 
 def margin_loss(
-    margin: torch.Tensor, m: torch.Tensor | float, reduction: Reduction = "mean"
+    margin: torch.Tensor, offset: torch.Tensor | float, reduction: Reduction = "mean"
 ) -> torch.Tensor:
-    """Margin BT: -log sigmoid(margin - m); an unreliable label (large m) asks for less."""
+    """Bradley-Terry with an offset: -log sigmoid(margin - offset).
+
+    ``offset`` (scalar or shape (N,), any real number) is subtracted from the margin u, as the
+    ``margin`` column of TRL's ``RewardTrainer`` is: a positive offset asks the chosen reward to
+    lead by at least that much, a negative one asks for less. RAPL's experimental margin variant
+    feeds m = margin_from_correctness(q) here (1 for a label no better than a coin flip, 0 for a
+    label with logit(q) >= 1).
+    Raises LossParameterError for a NaN offset.
+    """
     u = _check_margin(margin)
-    mm = _as_float(m, u, "m")
-    return _reduce(F.softplus(-(u - mm)), reduction, margin.dtype)
+    _check_parameter(offset, "offset")
+    shift = _as_float(offset, u, "offset")
+    return _reduce(F.softplus(-(u - shift)), reduction, margin.dtype)
 
 
-def _clamped_logit(q: torch.Tensor) -> torch.Tensor:
+def _probability(q: torch.Tensor | float) -> torch.Tensor:
+    """q as a floating tensor, checked to be a probability (these run where parameters are built,
+    once per table, so the check runs on every device)."""
     q = torch.as_tensor(q)
     if not q.is_floating_point():
         q = q.to(torch.float32)
+    _check_parameter(q.cpu(), "q", 0.0, 1.0)
+    return q
+
+
+def _clamped_logit(q: torch.Tensor) -> torch.Tensor:
     return torch.logit(q, eps=_LOGIT_EPS)
 
 
 def beta_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """beta = max(0, logit(q)): a label that is correct with probability q <= 0.5 gets no weight."""
-    return torch.clamp(_clamped_logit(q), min=0.0)
+    """beta = max(0, logit(q)): a label that is correct with probability q <= 0.5 gets no weight.
+
+    q: probabilities in [0, 1] (logit clamped at 1e-7, so q = 1 gives a finite beta of 16.1).
+    Raises LossParameterError for a NaN q or one outside [0, 1]. Source: RAPL (beta method).
+    """
+    return torch.clamp(_clamped_logit(_probability(q)), min=0.0)
 
 
 def p_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """p = max(0, 2q - 1): the probability of a rational (non-random) label."""
-    q = torch.as_tensor(q)
-    if not q.is_floating_point():
-        q = q.to(torch.float32)
+    """p = max(0, 2q - 1): the probability of a rational (non-random) label.
+
+    q: probabilities in [0, 1], so p is in [0, 1]. Raises LossParameterError for a NaN q or one
+    outside [0, 1]. Source: RAPL (p method).
+    """
+    q = _probability(q)
     return torch.clamp(2.0 * q - 1.0, min=0.0)
 
 
 def margin_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """m = 1 for q <= 0.5, else max(0, 1 - logit(q))."""
-    q = torch.as_tensor(q)
+    """offset m = 1 for q <= 0.5, else max(0, 1 - logit(q)) (for ``margin_loss``).
+
+    q: probabilities in [0, 1]; raises LossParameterError for a NaN q or one outside [0, 1].
+    """
+    q = _probability(q)
     logit = _clamped_logit(q)
     return torch.where(q <= 0.5, torch.ones_like(logit), torch.clamp(1.0 - logit, min=0.0))
 
@@ -243,21 +331,49 @@ def responserank_loss(
     group: torch.Tensor,
     reduction: Reduction = "sum",
     allow_ties: bool = True,
+    beta: torch.Tensor | float | None = None,
 ) -> torch.Tensor:
-    """Anchored Plackett-Luce loss over comparisons ranked by preference strength.
+    """Anchored Plackett-Luce loss over comparisons ranked by preference strength (ResponseRank).
 
-    Within each ``group`` (a stratum or partition), comparisons are ordered by ascending ``rank``
-    (lower = stronger preference) and a virtual anchor with margin 0 is appended in last place.
-    Each comparison k contributes ``-(margin_k - log(sum_{j >= k} exp(margin_j) + 1))``, so a
-    group of one is exactly the Bradley-Terry term ``-log sigmoid(margin)``. The anchor ties the
-    ranking to the choice: margins are pushed above 0, strong ones furthest.
+    In standard terms: within each ``group`` (a stratum or partition) the comparisons, ordered by
+    ascending ``rank`` (lower = stronger preference, e.g. a faster response), plus one virtual
+    anchor item in last place form one observed Plackett-Luce ranking. Comparison k is an item with
+    log-worth s_k = beta_k * margin_k; the anchor has log-worth 0 (worth 1). The loss is the
+    negative log-likelihood of the ranking,
+
+        term_k = -(s_k - log(sum_{j >= k in group} exp(s_j) + 1)),
+
+    so each comparison must beat every weaker one *and* the anchor, which ties the ranking to the
+    choice (log-worth 0 = indifference): margins are pushed above 0, stronger ones further.
+    Source: ResponseRank (anchored Plackett-Luce over strength ranks within strata); Plackett
+    (1975), Luce (1959).
+
+    Reliability (``beta``, scalar or shape (N,), >= 0; None = 1 for every comparison): the
+    worth of comparison k is exp(beta_k * margin_k), i.e. its margin enters at inverse temperature
+    beta_k, as in beta-RAPL (-log sigmoid(beta u)). This is a proper Plackett-Luce model for any
+    beta >= 0 (the worths stay positive and each stage normalises), and it reduces to both
+    parents: beta = 1 everywhere is ResponseRank (bit for bit), and a group of one is
+    -log sigmoid(beta u) = beta-RAPL. With beta_k = 0 the comparison's margin has no gradient at
+    all (no pull); the comparison still occupies its place in the ranking as an item of worth 1,
+    exactly like the anchor, so stronger comparisons must still beat it and weaker ones are still
+    asked to rank below it (a coin-flip label carries no sign information, but its position
+    says: the comparisons after it were weaker than indifference allows).
+
+    No eps (mixture) variant: mixing each stage with a uniformly random pick,
+    P(k first) = p_k softmax_k + (1 - p_k) / n_k, is a normalised distribution only when p is the
+    same for every item left at that stage; with one p per comparison (one annotator each) the
+    stage probabilities no longer sum to one, so the result is not a likelihood. A group-constant
+    p would be sound but cannot express per-label reliability, which is the point of eps-RAPL.
 
     Tied ranks inside a group: with ``allow_ties=False`` they raise ``ValueError`` naming the
     group; with ``allow_ties=True`` tied comparisons keep their input order (stable sort), so the
     result is deterministic for a given input and a shuffled batch gives a random tie order.
 
-    reduction: "sum" over all comparisons, "mean" = sum / number of comparisons, "none" = one
-    term per comparison in input order.
+    Shapes: margin, rank, group (N,); group integer. reduction: "sum" over all comparisons,
+    "mean" = sum / N, "none" = one term per comparison in input order (N,). One sort, segmented
+    suffix log-sum-exp, no Python loop over groups or positions. Raises LossParameterError for a
+    NaN or negative beta (checked on CPU; module docstring), ValueError for NaN ranks or shape
+    mismatches, TypeError for a non-integer group.
     """
     u = _check_margin(margin)
     n = u.numel()
@@ -270,6 +386,10 @@ def responserank_loss(
         )
     if group.is_floating_point() or group.dtype == torch.bool:
         raise TypeError("group must be an integer tensor")
+    log_worth = u
+    if beta is not None:
+        _check_parameter(beta, "beta", 0.0)
+        log_worth = _as_float(beta, u, "beta") * u
     if n == 0:
         return _reduce(u.new_zeros(0), reduction, margin.dtype)
     if rank.is_floating_point() and bool(torch.isnan(rank).any()):
@@ -288,9 +408,9 @@ def responserank_loss(
                 "unique inside each group (e.g. a round_robin_auto partitioner)"
             )
 
-    sorted_margin = u[order]
-    suffix = _segmented_suffix_logsumexp(sorted_margin, sorted_group)
-    sorted_terms = F.softplus(suffix) - sorted_margin  # log(sum exp + anchor exp(0)) - margin_k
+    sorted_worth = log_worth[order]
+    suffix = _segmented_suffix_logsumexp(sorted_worth, sorted_group)
+    sorted_terms = F.softplus(suffix) - sorted_worth  # log(sum exp + anchor exp(0)) - s_k
     if reduction != "none":
         return _reduce(sorted_terms, reduction, margin.dtype)
     per_item = torch.empty_like(sorted_terms).index_put((order,), sorted_terms)

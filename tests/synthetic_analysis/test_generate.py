@@ -33,7 +33,9 @@ def rendered(tmp_path_factory) -> tuple[Path, Path, str]:
     root = tmp_path_factory.mktemp("generate")
     cache = root / "results"
     cache.mkdir()
-    for seed, dataset in enumerate(PAPER_DATASETS):
+    every_dataset = [dataset for group in GROUPS for dataset in group.datasets]
+    assert set(PAPER_DATASETS) <= set(every_dataset)
+    for seed, dataset in enumerate(every_dataset):
         write_results_file(cache, make_results(dataset, seed=seed))
     figures = root / "figures"
     return cache, figures, _run_cli(["generate", str(cache), str(figures)])

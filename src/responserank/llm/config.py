@@ -23,6 +23,7 @@ from transformers import TrainingArguments
 from transformers.training_args import OptimizerNames
 
 from responserank.errors import ConfigError
+from responserank.llm.data.batching import PACKINGS
 from responserank.llm.schedules import scheduler_arguments
 
 SCHEMA_NAME = "train_schema"
@@ -68,6 +69,7 @@ class TrainingConfig:
     max_length: int = _help(1024, "tokens per side; longer comparisons are dropped by the source")
     mixed_precision: str | None = _help(None, "null | bf16 | fp16 (autocast; needs a GPU)")
     pad_to_multiple_of: int | None = _help(None, "pad batches to a multiple of this many tokens")
+    packing: str = _help("capacity", "capacity | balanced: how partitions fill micro-batches")
     center_rewards_coefficient: float | None = _help(
         None, "adds c * mean((r_chosen + r_rejected)^2) to any loss, c >= 0"
     )
@@ -118,6 +120,9 @@ class TrainingConfig:
             "training.pad_to_multiple_of",
             "null or >= 1",
             multiple,
+        )
+        require(
+            self.packing in PACKINGS, "training.packing", f"one of {list(PACKINGS)}", self.packing
         )
         c = self.center_rewards_coefficient
         require(

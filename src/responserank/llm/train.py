@@ -80,6 +80,7 @@ def build_trainer(
         center_rewards_coefficient=t.center_rewards_coefficient,
         lr_schedule=t.lr_scheduler,
         show_progress=rt.progress_bar,
+        packing=t.packing,
     )
 
 

@@ -3,13 +3,17 @@
 What it adds to the Trainer:
 
 - batches come from :class:`PartitionBatchSampler`, so partitions stay whole inside micro-batches
-  (and on one process), re-packed and reshuffled every epoch;
+  (and on one process), re-packed and reshuffled every epoch (``packing``: ``capacity`` or
+  ``balanced``, see ``responserank.llm.data.batching``);
 - one forward pass per micro-batch scores chosen and rejected responses; the margins go to the
   configured :class:`PairwiseObjective` together with the batch's rank / partition / target /
   reliability columns;
 - the loss of each micro-batch is the objective's *sum* divided by the number of comparisons in the
   whole optimizer step, counted over all accumulation steps and all processes, so 1 x 16 and 4 x 4
   micro-batching (or 2 processes x 8) give the same gradient;
+- every training log row carries what TRL's ``RewardTrainer`` logs, over the micro-batches since
+  the previous log and all processes (:class:`StepMetrics`): mean/min/max reward of the chosen
+  and of the rejected responses, accuracy, mean margin, and the tokens seen so far;
 - ``evaluate`` reports held-out pairwise accuracy (the margin's sign agrees with the target's
   side; r_chosen > r_rejected, strict, for hard labels), the objective's loss per comparison, the
   calibrated loss (BT loss after temperature scaling, which compares models trained with
@@ -20,6 +24,7 @@ What it adds to the Trainer:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,6 +62,91 @@ def pairwise_metrics(margins: torch.Tensor, target: torch.Tensor) -> dict[str, f
     }
 
 
+def oriented_correct(margins: torch.Tensor, target: torch.Tensor) -> tuple[int, int]:
+    """(correct, decided): comparisons whose margin has the side of its target, and those with a
+    side at all (target != 0.5), as in :func:`pairwise_metrics`."""
+    decided = target != 0.5
+    oriented = torch.where(target > 0.5, margins, -margins)[decided]
+    return int((oriented > 0).sum()), int(decided.sum())
+
+
+@dataclass
+class StepMetrics:
+    """Training statistics over the micro-batches since the last log (TRL's per-step metrics).
+
+    ``add`` takes one micro-batch's rewards (float tensors of shape (B,)), targets and its count
+    of non-pad tokens; ``summary`` combines every process's statistics (one all-gather) and
+    returns the ``train/...`` entries of a log row, then starts the next window. ``tokens_seen``
+    counts non-pad input tokens (chosen and rejected sides) since training started in this
+    process; it restarts from 0 when a run resumes from a checkpoint.
+    """
+
+    chosen_sum: float = 0.0
+    rejected_sum: float = 0.0
+    count: int = 0
+    correct: int = 0
+    decided: int = 0
+    tokens: int = 0
+    chosen_min: float = float("inf")
+    chosen_max: float = float("-inf")
+    rejected_min: float = float("inf")
+    rejected_max: float = float("-inf")
+    tokens_seen: int = field(default=0)
+
+    def add(
+        self, chosen: torch.Tensor, rejected: torch.Tensor, target: torch.Tensor, tokens: int
+    ) -> None:
+        chosen, rejected = chosen.detach().float(), rejected.detach().float()
+        correct, decided = oriented_correct(chosen - rejected, target.to(chosen.device))
+        self.chosen_sum += float(chosen.sum())
+        self.rejected_sum += float(rejected.sum())
+        self.count += int(chosen.numel())
+        self.correct += correct
+        self.decided += decided
+        self.tokens += tokens
+        self.chosen_min = min(self.chosen_min, float(chosen.min()))
+        self.chosen_max = max(self.chosen_max, float(chosen.max()))
+        self.rejected_min = min(self.rejected_min, float(rejected.min()))
+        self.rejected_max = max(self.rejected_max, float(rejected.max()))
+
+    def summary(self, gather) -> dict[str, float]:
+        """``gather`` maps a (k,) tensor to the (processes * k,) concatenation of all processes'."""
+        local = torch.tensor(
+            [
+                self.chosen_sum,
+                self.rejected_sum,
+                self.count,
+                self.correct,
+                self.decided,
+                self.tokens,
+                -self.chosen_min,
+                self.chosen_max,
+                -self.rejected_min,
+                self.rejected_max,
+            ],
+            dtype=torch.float64,
+        )
+        every = gather(local).reshape(-1, local.numel())
+        sums, extremes = every[:, :6].sum(dim=0), every[:, 6:].max(dim=0).values
+        chosen_sum, rejected_sum, count, correct, decided, tokens = sums.tolist()
+        seen = self.tokens_seen + int(tokens)
+        self.__init__(tokens_seen=seen)  # a fresh window; only the token count carries on
+        if not count:
+            return {"train/tokens_seen": float(self.tokens_seen)}
+        margin = (chosen_sum - rejected_sum) / count
+        return {
+            "train/tokens_seen": float(self.tokens_seen),
+            "train/rewards/chosen_mean": chosen_sum / count,
+            "train/rewards/chosen_min": -float(extremes[0]),
+            "train/rewards/chosen_max": float(extremes[1]),
+            "train/rewards/rejected_mean": rejected_sum / count,
+            "train/rewards/rejected_min": -float(extremes[2]),
+            "train/rewards/rejected_max": float(extremes[3]),
+            "train/accuracy": correct / decided if decided else float("nan"),
+            "train/mean_margin": margin,
+        }
+
+
 class EpochDataLoader(DataLoader):
     """A DataLoader that forwards ``set_epoch`` to its batch sampler (the Trainer calls it)."""
 
@@ -81,6 +171,7 @@ class RewardModelTrainer(Trainer):
         center_rewards_coefficient: float | None = None,
         lr_schedule: str | None = None,
         show_progress: bool = True,
+        packing: str = "capacity",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -92,7 +183,9 @@ class RewardModelTrainer(Trainer):
         self.center_rewards_coefficient = center_rewards_coefficient or 0.0
         self.lr_schedule = lr_schedule
         self.show_progress = show_progress
+        self.packing = packing
         self.batch_sampler: PartitionBatchSampler | None = None
+        self.step_metrics = StepMetrics()
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """Save as the Trainer does; the final save of a LoRA model on a randomly initialised base
@@ -113,6 +206,7 @@ class RewardModelTrainer(Trainer):
             seed=seed,
             num_replicas=self.args.world_size,
             rank=self.args.process_index,
+            packing=self.packing,
         )
 
     def get_train_dataloader(self) -> DataLoader:
@@ -177,6 +271,9 @@ class RewardModelTrainer(Trainer):
     ):
         chosen, rejected = self.rewards(model, inputs)
         total = self._loss_sum(chosen, rejected, inputs)
+        if model.training:
+            tokens = int(inputs["attention_mask"].sum())
+            self.step_metrics.add(chosen, rejected, inputs["target"], tokens)
         if num_items_in_batch is None:
             loss = total / chosen.numel()
         else:
@@ -186,6 +283,18 @@ class RewardModelTrainer(Trainer):
         if return_outputs:
             return loss, {"chosen": chosen.detach(), "rejected": rejected.detach()}
         return loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Training log rows (those with ``loss``) get the :class:`StepMetrics` of their window."""
+        if "loss" in logs:
+            logs = {**logs, **self.step_metrics.summary(self._gather_stats)}
+        super().log(logs, start_time)
+
+    def _gather_stats(self, local: torch.Tensor) -> torch.Tensor:
+        if self.args.world_size == 1:
+            return local
+        gathered = self.accelerator.gather(local.to(self.accelerator.device))
+        return gathered.to("cpu", torch.float64)
 
     # ---- evaluation -------------------------------------------------------------------------
 
@@ -232,6 +341,8 @@ class RewardModelTrainer(Trainer):
             },
             "eval/heldout/loss": float(loss),
             "eval/heldout/mean_margin": float(margins.mean()),
+            "eval/heldout/chosen_reward_mean": float(chosen.mean()),
+            "eval/heldout/rejected_reward_mean": float(rejected.mean()),
             "eval/heldout/count": int(margins.numel()),
         }
 

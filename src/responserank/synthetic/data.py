@@ -101,10 +101,14 @@ class TrialData:
     capped: np.ndarray
     stratum_rt_scale: np.ndarray
     num_train: int
+    proxy: np.ndarray | None = None
+    reliable: np.ndarray | None = None
 
     def part(self, start: int, stop: int) -> dict[str, np.ndarray]:
-        """Per-comparison arrays of comparisons [start, stop)."""
+        """Per-comparison arrays of comparisons [start, stop) (with ``proxy`` and ``reliable``
+        when the response model has annotators of differing reliability)."""
         keys = ("x1", "x2", "u1", "u2", "choice", "rt", "stratum", "capped")
+        keys += tuple(k for k in ("proxy", "reliable") if getattr(self, k) is not None)
         return {k: getattr(self, k)[start:stop] for k in keys}
 
     def train(self, size: int | None = None) -> dict[str, np.ndarray]:
@@ -155,6 +159,8 @@ def generate_trial(spec: DatasetSpec, master_seed: int, trial: int) -> TrialData
         capped=np.asarray(responses.capped, dtype=bool),
         stratum_rt_scale=scale,
         num_train=spec.num_train_samples,
+        proxy=responses.reliability_proxy,
+        reliable=responses.reliable,
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from responserank.losses import bt_loss, responserank_loss, rt_regression_loss
+from responserank.losses import bt_loss, rapl_beta_loss, responserank_loss, rt_regression_loss
 from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.mlp import LayerParams, ensemble_forward, stack_members
 from responserank.synthetic.strength import HyperbolicStrength
@@ -47,6 +47,7 @@ class PackedComparisons:
     rt: torch.Tensor
     stratum: torch.Tensor
     counts: torch.Tensor
+    proxy: torch.Tensor | None = None
 
     @property
     def num_members(self) -> int:
@@ -65,7 +66,8 @@ class PackedComparisons:
 def pack_comparisons(
     members: Sequence[Mapping[str, np.ndarray]], dtype: torch.dtype = DTYPE
 ) -> PackedComparisons:
-    """Pack each member's comparisons (keys x1, x2, choice, rt, stratum) for the ensemble."""
+    """Pack each member's comparisons (keys x1, x2, choice, rt, stratum; proxy when every
+    member has one) for the ensemble."""
     if not members:
         raise ValueError("cannot pack an empty ensemble")
     counts = [int(m["choice"].shape[0]) for m in members]
@@ -89,6 +91,11 @@ def pack_comparisons(
         rt=torch.as_tensor(np.concatenate([m["rt"] for m in members]), dtype=dtype),
         stratum=torch.as_tensor(np.concatenate([m["stratum"] for m in members]), dtype=torch.int64),
         counts=torch.tensor(counts),
+        proxy=(
+            torch.as_tensor(np.concatenate([m["proxy"] for m in members]), dtype=dtype)
+            if all("proxy" in m for m in members)
+            else None
+        ),
     )
 
 
@@ -112,6 +119,31 @@ def _bt_objective(
 
     def objective(margin: torch.Tensor) -> torch.Tensor:
         terms = bt_loss(_oriented(batch, margin), target=target, reduction="none")
+        return _per_member_sum(batch, terms * weight)
+
+    return objective
+
+
+def _beta(spec: LearnerSpec, batch: PackedComparisons) -> torch.Tensor | None:
+    """Per-comparison beta: the (possibly permuted) reliability proxy, or None for beta = 1."""
+    if not spec.uses_reliability:
+        return None
+    if batch.proxy is None:
+        raise ValueError(
+            f"learners.{spec.name}.reliability={spec.reliability}: the dataset gives no "
+            "reliability proxy (choose a dataset such as reliability_mix)"
+        )
+    return batch.proxy
+
+
+def _rapl_beta_objective(
+    spec: LearnerSpec, batch: PackedComparisons, strength: HyperbolicStrength
+) -> Objective:
+    weight = 1.0 / batch.counts.to(batch.dtype)[batch.member]
+    beta = _beta(spec, batch)
+
+    def objective(margin: torch.Tensor) -> torch.Tensor:
+        terms = rapl_beta_loss(_oriented(batch, margin), beta, reduction="none")
         return _per_member_sum(batch, terms * weight)
 
     return objective
@@ -149,6 +181,7 @@ def _rr_objective(
     )
     weight = torch.where(kept, 1.0 / kept_per_member.clamp(min=1.0)[batch.member], 0.0)
     sigmoid_shift = math.log(2.0)
+    beta = _beta(spec, batch)
 
     def objective(margin: torch.Tensor) -> torch.Tensor:
         log_worth = _oriented(batch, margin)
@@ -156,7 +189,7 @@ def _rr_objective(
             # worth = sigmoid(e) for every comparison and the anchor (e = 0); scaling all worths
             # by 2 leaves the likelihood unchanged and gives the anchor log-worth 0.
             log_worth = torch.nn.functional.logsigmoid(log_worth) + sigmoid_shift
-        terms = responserank_loss(log_worth, batch.rt, group, reduction="none")
+        terms = responserank_loss(log_worth, batch.rt, group, reduction="none", beta=beta)
         return _per_member_sum(batch, terms * weight)
 
     return objective
@@ -168,6 +201,7 @@ _OBJECTIVES: dict[
     "bt": _bt_objective,
     "rt_regression": _rt_regression_objective,
     "rr": _rr_objective,
+    "rapl_beta": _rapl_beta_objective,
 }
 
 

@@ -58,6 +58,9 @@ def _training_data(task: FitTask, trial: TrialData) -> dict:
     if task.learner.permute_rt:
         rng = numpy_rng(task.master_seed, "rt_permutation", trial.trial, size_key(task.size))
         data = {**data, "rt": data["rt"][rng.permutation(task.train_size)]}
+    if task.learner.reliability == "permuted_proxy" and "proxy" in data:
+        rng = numpy_rng(task.master_seed, "proxy_permutation", trial.trial, size_key(task.size))
+        data = {**data, "proxy": data["proxy"][rng.permutation(task.train_size)]}
     return data
 
 

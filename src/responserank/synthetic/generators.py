@@ -17,11 +17,15 @@ from responserank.synthetic.strength import HyperbolicStrength
 
 @dataclass(frozen=True)
 class Responses:
-    """Per comparison: option 1 chosen, response time, whether a simulation cap was hit."""
+    """Per comparison: option 1 chosen, response time, whether a simulation cap was hit; models
+    with annotators of differing reliability also give an observable reliability proxy in [0, 1]
+    and the (hidden) truth of who was reliable."""
 
     choice: np.ndarray
     rt: np.ndarray
     capped: np.ndarray
+    reliability_proxy: np.ndarray | None = None
+    reliable: np.ndarray | None = None
 
 
 def _no_cap(n: int) -> np.ndarray:

@@ -53,7 +53,8 @@ def _check_sizes(value: Any) -> tuple[float, ...]:
 def _check_learners(value: Any) -> tuple[LearnerSpec, ...]:
     hint = (
         "add one with +learner@learners.NAME=PRESET, presets in conf/synthetic/learner/ "
-        "(bt, rr, rr_pooled, rr_perm, rt_regression, rt_regression_perm)"
+        "(bt, rr, rr_pooled, rr_perm, rt_regression, rt_regression_perm, rapl_beta, rr_rapl, "
+        "rr_rapl_proxyperm)"
     )
     if not isinstance(value, Mapping) or not value:
         raise ConfigError(f"learners: no learner configured; {hint}")
@@ -110,6 +111,14 @@ class Experiment:
                 1,
             ),
         )
+        if not getattr(dataset.responses, "provides_reliability_proxy", False):
+            needing = [s.name for s in experiment.learners if s.uses_reliability]
+            if needing:
+                raise ConfigError(
+                    f"learners {needing}: reliability={{proxy, permuted_proxy}} needs a dataset "
+                    f"with a reliability proxy (e.g. dataset=reliability_mix); {dataset.name!r} "
+                    "has none"
+                )
         for fraction in experiment.dataset_sizes:
             if dataset.train_size(fraction) < 1:
                 raise ConfigError(f"dataset_sizes: {fraction} keeps no training comparison")

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-LOSS_KINDS = ("bt", "rt_regression", "rr")
+LOSS_KINDS = ("bt", "rt_regression", "rr", "rapl_beta")
+RELIABILITY_SOURCES = ("none", "proxy", "permuted_proxy")
 WORTH_TRANSFORMS = ("exp", "sigmoid")
 SINGLETON_STRATA = ("keep", "drop")
 
@@ -20,7 +21,12 @@ class LearnerSpec:
     """One learner of the grid (see conf/synthetic/learner/*.yaml for the documented presets).
 
     loss: "bt" (choices only), "rt_regression" (regress the difference implied by the RT), "rr"
-      (ResponseRank: anchored Plackett-Luce over comparisons ranked by RT).
+      (ResponseRank: anchored Plackett-Luce over comparisons ranked by RT), "rapl_beta"
+      (beta-RAPL: -log sigmoid(beta u) per comparison, beta from ``reliability``).
+    reliability: rr and rapl_beta; where beta comes from: "none" (beta = 1), "proxy" (the
+      dataset's reliability proxy in [0, 1], used as beta) or "permuted_proxy" (the training
+      proxies permuted across comparisons: a control that keeps their distribution and destroys
+      their link to the annotator). rr with a proxy is reliability-scaled ResponseRank.
     stratified: rr only; rank within strata (True) or across all comparisons (False, pooled).
     permute_rt: permute the training RTs across comparisons before fitting (a control that keeps
       the choices and destroys the strength information).
@@ -39,6 +45,7 @@ class LearnerSpec:
     permute_rt: bool = False
     worth_transform: str = "exp"
     singleton_strata: str = "keep"
+    reliability: str = "none"
     misclassification_penalty: float = 0.0
     label_smoothing: float = 0.0
     hidden_layers: tuple[int, ...] = (64,)
@@ -52,6 +59,7 @@ class LearnerSpec:
             "loss": LOSS_KINDS,
             "worth_transform": WORTH_TRANSFORMS,
             "singleton_strata": SINGLETON_STRATA,
+            "reliability": RELIABILITY_SOURCES,
         }
         for key, valid in choices.items():
             if getattr(self, key) not in valid:
@@ -72,6 +80,18 @@ class LearnerSpec:
                 raise ValueError(f"{where}.{key}: value {getattr(self, key)!r} is out of range")
         if self.label_smoothing and self.loss != "bt":
             raise ValueError(f"{where}.label_smoothing applies to loss 'bt' only")
+        if self.reliability != "none" and self.loss not in ("rr", "rapl_beta"):
+            raise ValueError(f"{where}.reliability applies to losses 'rr' and 'rapl_beta' only")
+        if self.loss == "rapl_beta" and self.reliability == "none":
+            raise ValueError(
+                f"{where}.reliability: loss 'rapl_beta' needs 'proxy' or 'permuted_proxy' "
+                "(with none it is loss 'bt')"
+            )
+
+    @property
+    def uses_reliability(self) -> bool:
+        """Whether the learner reads the dataset's reliability proxy."""
+        return self.reliability != "none"
 
     @classmethod
     def from_config(cls, name: str, cfg: Mapping[str, Any]) -> LearnerSpec:

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from responserank.llm.data.errors import DataValidationError
 from responserank.llm.data.samplers import AnnotatorSampler, UniformSampler, target_count
 
 # Annotator a has rows 0, 2, 5; b has rows 1, 4; c has row 3.
@@ -61,6 +60,9 @@ def test_tiny_fraction_keeps_one_row():
     assert target_count(10, 0.01) == 1
 
 
-def test_annotator_sampler_needs_annotators():
-    with pytest.raises(DataValidationError, match="sampler annotator"):
-        AnnotatorSampler().select(pd.DataFrame({"x": [1, 2]}), 0.5, np.random.default_rng(0))
+def test_annotator_sampler_without_annotators_samples_uniformly():
+    table = pd.DataFrame({"x": range(20)})
+    kept = AnnotatorSampler().select(table, 0.3, np.random.default_rng(5))
+    expected = UniformSampler().select(table, 0.3, np.random.default_rng(5))
+    assert kept.tolist() == expected.tolist()
+    assert kept.size == 6

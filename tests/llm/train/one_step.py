@@ -16,7 +16,7 @@ from transformers import TrainingArguments, set_seed
 
 from responserank.llm.data.pair_dataset import PairCollator
 from responserank.llm.models import build_reward_model, load_tokenizer
-from responserank.llm.objectives.bradley_terry import BradleyTerryObjective
+from responserank.llm.objectives.bt import BradleyTerryObjective
 from responserank.llm.objectives.responserank import ResponseRankObjective
 from responserank.llm.trainer import RewardModelTrainer
 

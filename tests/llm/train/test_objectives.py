@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from responserank.llm.objectives.base import ComparisonBatch, TableError
-from responserank.llm.objectives.bradley_terry import BradleyTerryObjective
+from responserank.llm.objectives.bt import BradleyTerryObjective
 from responserank.llm.objectives.responserank import ResponseRankObjective
 from responserank.losses import bt_loss, responserank_loss
 

@@ -177,3 +177,7 @@ def test_two_process_training_writes_one_record(multipref_fixture, tmp_path):
     # the whole held-out set: the 30-comparison split less the comparisons that mostly tied
     held_out = 30 - data_stats["dropped"]["test_common_ties"]
     assert row["eval/heldout/count"] == held_out == data_stats["sizes"]["eval"]
+    # Per-step metrics are combined over both ranks: one row per optimizer step.
+    steps = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in steps] == list(range(1, summary["global_step"] + 1))
+    assert all(s["train/rewards/chosen_min"] <= s["train/rewards/chosen_max"] for s in steps)

@@ -10,15 +10,29 @@ model does not see the same batches in the same order each epoch.
 Under several processes every rank receives whole micro-batches (never a slice of one), so a
 partition is never divided between ranks, and every rank receives the same number of batches, so
 distributed training stays in lockstep.
+
+Two packings (``packing``):
+
+- ``capacity`` (default): no micro-batch holds more than ``batch_size`` comparisons. Partitions of
+  equal size s leave holes (s = 3 in batches of 8 fills 6 of 8 slots), so a step needs more
+  micro-batches than Bradley-Terry's.
+- ``balanced``: exactly as many micro-batches as a Bradley-Terry run, ceil(n / batch_size)
+  (rounded up to a multiple of the processes), so they carry on average as many comparisons;
+  partitions go largest first to the least-loaded micro-batch (LPT, Graham 1969), and a
+  micro-batch may exceed ``batch_size`` by less than the size of its largest partition (3 of 3
+  in batches of 8 gives micro-batches of 9, 9 and 6). Partitions that fit a batch stay whole.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from torch.utils.data import Sampler
+
+PACKINGS = ("capacity", "balanced")
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,7 @@ class CohesionStats:
     mean_fragments_per_partition: float
     max_fragments_per_partition: int
     mean_batch_fill: float
+    largest_batch: int
 
     def as_dict(self, prefix: str = "") -> dict[str, float]:
         return {f"{prefix}{key}": value for key, value in asdict(self).items()}
@@ -96,6 +111,40 @@ def _best_fit_decreasing(
     return bins
 
 
+def _balanced(
+    members: list[np.ndarray], batch_size: int, num_replicas: int, rng: np.random.Generator
+) -> list[list[int]]:
+    """Spread partitions over Bradley-Terry's number of micro-batches, evening their loads.
+
+    A partition larger than ``batch_size`` first fills whole bins of its own, as in
+    :func:`_best_fit_decreasing`. The remaining pieces go largest first (ties in random order) to
+    the bin with the fewest comparisons so far (ties: the oldest bin). The bin count depends only
+    on the partition sizes, so it is the same every epoch.
+    """
+    shuffled = [m[rng.permutation(m.size)] for m in members]
+    total = sum(m.size for m in shuffled)
+    num_bins = -(-total // batch_size)
+    num_bins = -(-num_bins // num_replicas) * num_replicas
+    full: list[list[int]] = []
+    pieces: list[np.ndarray] = []
+    for items in shuffled:
+        while items.size > batch_size:
+            full.append(items[:batch_size].tolist())
+            items = items[batch_size:]
+        if items.size:
+            pieces.append(items)
+    sizes = np.array([p.size for p in pieces])
+    order = np.lexsort((rng.random(sizes.size), -sizes))
+    open_bins = max(num_bins - len(full), 1)
+    bins: list[list[int]] = [[] for _ in range(open_bins)]
+    loads = [(0, b) for b in range(open_bins)]
+    for index in order:
+        load, target = heapq.heappop(loads)
+        bins[target].extend(pieces[index].tolist())
+        heapq.heappush(loads, (load + int(sizes[index]), target))
+    return full + [b for b in bins if b]
+
+
 def _split_bin(batch: list[int], partitions: np.ndarray) -> tuple[list[int], list[int]]:
     """Cut a batch in two near its middle, at a partition boundary when there is one."""
     labels = partitions[batch]
@@ -147,6 +196,7 @@ def cohesion_stats(
         mean_fragments_per_partition=float(fragments.mean()) if fragments.size else 0.0,
         max_fragments_per_partition=int(fragments.max()) if fragments.size else 0,
         mean_batch_fill=filled / (len(batches) * batch_size) if batches else 0.0,
+        largest_batch=max((len(b) for b in batches), default=0),
     )
 
 
@@ -164,9 +214,13 @@ class PartitionBatchSampler(Sampler[list[int]]):
         seed: int,
         num_replicas: int = 1,
         rank: int = 0,
+        packing: str = "capacity",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if packing not in PACKINGS:
+            raise ValueError(f"packing must be one of {list(PACKINGS)}, got {packing!r}")
+        self.packing = packing
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank must lie in [0, {num_replicas}), got {rank}")
         self.partitions = np.asarray(partitions)
@@ -186,7 +240,10 @@ class PartitionBatchSampler(Sampler[list[int]]):
     def global_batches(self, epoch: int) -> list[list[int]]:
         """All ranks' batches of ``epoch`` in the order they are dealt out."""
         rng = np.random.default_rng([self.seed, epoch])
-        bins = _best_fit_decreasing(self._members, self.batch_size, rng)
+        if self.packing == "balanced":
+            bins = _balanced(self._members, self.batch_size, self.num_replicas, rng)
+        else:
+            bins = _best_fit_decreasing(self._members, self.batch_size, rng)
         bins = _make_divisible(bins, self.num_replicas, self.partitions)
         return [bins[i] for i in rng.permutation(len(bins))]
 

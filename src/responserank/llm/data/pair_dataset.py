@@ -110,11 +110,17 @@ def _encode_column(
     prompts: Sequence[str],
     responses: Sequence[str],
     progress: tqdm,
+    rendered: Sequence[bool] | None = None,
 ) -> list[list[int]]:
     ids: list[list[int]] = []
     for start in range(0, len(prompts), _TOKENIZE_CHUNK):
         stop = start + _TOKENIZE_CHUNK
-        ids.extend(encode_conversations(tokenizer, prompts[start:stop], responses[start:stop]))
+        flags = None if rendered is None else rendered[start:stop]
+        ids.extend(
+            encode_conversations(
+                tokenizer, prompts[start:stop], responses[start:stop], rendered=flags
+            )
+        )
         progress.update(len(prompts[start:stop]))
     return ids
 
@@ -129,9 +135,10 @@ def tokenize_table(
     """Tokenise both sides; a side longer than ``max_length`` is an error (never truncated, since
     the reward is read at the last token)."""
     prompts = table["prompt"].tolist()
+    rendered = table["rendered"].tolist() if "rendered" in table.columns else None
     with tqdm(total=2 * len(table), desc=f"tokenising {source}", disable=not show_progress) as bar:
-        chosen = _encode_column(tokenizer, prompts, table["chosen"].tolist(), bar)
-        rejected = _encode_column(tokenizer, prompts, table["rejected"].tolist(), bar)
+        chosen = _encode_column(tokenizer, prompts, table["chosen"].tolist(), bar, rendered)
+        rejected = _encode_column(tokenizer, prompts, table["rejected"].tolist(), bar, rendered)
     longest = np.array([max(len(c), len(r)) for c, r in zip(chosen, rejected, strict=True)])
     too_long = pd.Series(longest > max_length, index=table.index)
     if too_long.any():

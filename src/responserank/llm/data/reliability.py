@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -177,3 +178,25 @@ class ReliabilitySignal:
                 high,
             )
         return clipped.astype(float)
+
+
+@dataclass
+class RankedReliabilitySignal:
+    """Strength ranks and annotator reliability together (for loss ``responserank_rapl``).
+
+    ``strength`` is any strength signal (agreement, response time, ``ColumnRank`` over a decision
+    time, ...) and gives the ranks; ``reliability`` (a :class:`ReliabilitySignal`, usually with
+    ``map_to=beta``) fills ``reliability``/``reliability_kind``/``arm_value`` on the train and eval
+    tables, as signal ``arm`` does. Ranked comparisons are then partitioned as usual.
+    """
+
+    strength: Any
+    reliability: ReliabilitySignal
+
+    def ranks(self, table: pd.DataFrame) -> np.ndarray:
+        return self.strength.ranks(table)
+
+    def extra_columns(self, table: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
+        own = getattr(self.strength, "extra_columns", None)
+        extra = {} if own is None else dict(own(table, split))
+        return {**extra, **self.reliability.extra_columns(table, split)}

@@ -54,6 +54,7 @@ def prepare_run_data(
         batch_size=int(cfg.training.per_device_batch_size),
         seed=int(cfg.seed),
         num_replicas=PartialState().num_processes,
+        packing=OmegaConf.select(cfg, "training.packing", default="capacity"),
     ).cohesion(0)
     stats = {
         **prepared.stats,

@@ -6,10 +6,12 @@ kept row positions in ascending order; at fraction 1.0 every row is kept.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
-from responserank.llm.data.errors import require_columns
+log = logging.getLogger(__name__)
 
 
 def target_count(n_rows: int, fraction: float) -> int:
@@ -33,14 +35,17 @@ class AnnotatorSampler:
     """Whole annotators in random order until the target size; the last one partially.
 
     Keeps per-annotator strata intact, as a smaller annotation budget would: fewer annotators, each
-    with all of their labels.
+    with all of their labels. This is the default sampler; a source without an ``annotator``
+    column (a preference table, a hub dataset) is sampled by :class:`UniformSampler` instead.
     """
 
     def select(self, table: pd.DataFrame, fraction: float, rng: np.random.Generator) -> np.ndarray:
-        require_columns("sampler annotator", table.columns, ["annotator"])
         count = target_count(len(table), fraction)
         if count == len(table):
             return np.arange(len(table))
+        if "annotator" not in table.columns:
+            log.info("no annotator column: sampling %d of %d rows uniformly", count, len(table))
+            return UniformSampler().select(table, fraction, rng)
         annotators = np.sort(table["annotator"].astype(str).unique())
         order = annotators[rng.permutation(annotators.size)]
         codes = pd.Categorical(table["annotator"].astype(str), categories=order).codes

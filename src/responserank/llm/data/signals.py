@@ -67,8 +67,39 @@ class StatedStrength:
         return ranks
 
 
+class StrengthRank:
+    """Rank = the data's own ``strength_rank`` column (lower = stronger), e.g. a rank column of a
+    ``dataset=hf_preference`` table."""
+
+    def ranks(self, table: pd.DataFrame) -> np.ndarray:
+        require_columns("signal rank_column", table.columns, ["strength_rank"])
+        return table["strength_rank"].to_numpy(dtype=np.float64)
+
+
 class NoSignal:
     """No strength information: every row is unranked (plain Bradley-Terry training)."""
 
     def ranks(self, table: pd.DataFrame) -> np.ndarray:
         return np.full(len(table), np.nan)
+
+
+class ColumnRank:
+    """Rank = the value of a numeric ``column`` (e.g. LIE's ``raw_decision_time``: a faster
+    decision is a stronger one); ``descending=True`` ranks larger values as stronger. A missing
+    value leaves its row unranked."""
+
+    def __init__(self, column: str, descending: bool = False) -> None:
+        self.column = column
+        self.descending = descending
+
+    def ranks(self, table: pd.DataFrame) -> np.ndarray:
+        require_columns(f"signal column_rank ({self.column})", table.columns, [self.column])
+        values = pd.to_numeric(table[self.column], errors="coerce").to_numpy(dtype=np.float64)
+        text = table[self.column].notna() & np.isnan(values)
+        if text.any():
+            row = int(np.flatnonzero(text.to_numpy())[0])
+            raise DataValidationError(
+                f"signal column_rank: row {row} has {self.column}={table[self.column].iloc[row]!r}; "
+                "expected a number"
+            )
+        return -values if self.descending else values

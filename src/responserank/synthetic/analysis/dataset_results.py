@@ -69,18 +69,47 @@ GROUPS: tuple[DatasetGroup, ...] = (
             "drift_diffusion_no_variability",
         ),
     ),
+    DatasetGroup(
+        "reliability",
+        "annotators of differing reliability",
+        ("reliability_mix", "reliability_mix_no_variability"),
+    ),
 )
 
-LEARNER_ORDER = ("bt", "rr", "rr_pooled", "rr_perm", "rt_regression", "rt_regression_perm")
+# Datasets outside the paper's three; shown beside their ablation in one group, so the
+# ablation keeps a label of its own.
+_OTHER_DATASET_LABELS = {
+    "reliability_mix": "Reliability mix",
+    "reliability_mix_no_variability": "Reliability mix (no var.)",
+}
+
+LEARNER_ORDER = (
+    "bt",
+    "rr",
+    "rr_pooled",
+    "rr_perm",
+    "rt_regression",
+    "rt_regression_perm",
+    "rapl_beta",
+    "rr_rapl",
+    "rr_rapl_proxyperm",
+)
 
 register_method("rr_pooled", "RR (pooled)", "#E69F00", marker="^")
 register_method("rr_perm", "RR (perm.)", "#CC79A7", marker="v", linestyle="--")
 register_method("rt_regression", "RT regr.", "#009E73", marker="D")
 register_method("rt_regression_perm", "RT regr. (perm.)", "#56B4E9", marker="P", linestyle="--")
+register_method("rapl_beta", "$\\beta$-RAPL", "#009E73", marker="h", linestyle="-.")
+register_method("rr_rapl", "RR + $\\beta$-RAPL", "#000000", marker="*")
+register_method(
+    "rr_rapl_proxyperm", "RR + $\\beta$-RAPL (perm. proxy)", "#999999", marker="X", linestyle="--"
+)
 
 
 def dataset_label(name: str) -> str:
     """Display name of a dataset; the ablation suffix is dropped (the group title says it)."""
+    if name in _OTHER_DATASET_LABELS:
+        return _OTHER_DATASET_LABELS[name]
     base = name.removesuffix(ABLATION_SUFFIX)
     return DATASET_DISPLAY_NAMES.get(base, base.replace("_", " "))
 

@@ -22,6 +22,15 @@ PAPER_PAIRS: tuple[tuple[str, str], ...] = (
     ("rt_regression_perm", "rt_regression"),
     ("rr_pooled", "rr"),
 )
+# The reliability study's comparisons: the combination against each parent and its control.
+RELIABILITY_PAIRS: tuple[tuple[str, str], ...] = (
+    ("bt", "rapl_beta"),
+    ("rr", "rr_rapl"),
+    ("rapl_beta", "rr_rapl"),
+    ("rr_rapl_proxyperm", "rr_rapl"),
+)
+# Every group tests the pairs whose learners it has (the others are listed as skipped).
+COMPARED_PAIRS = PAPER_PAIRS + RELIABILITY_PAIRS
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class LearnerComparison:
 
 def compare_learners(
     datasets: Sequence[DatasetResults],
-    pairs: Sequence[tuple[str, str]] = PAPER_PAIRS,
+    pairs: Sequence[tuple[str, str]] = COMPARED_PAIRS,
     metrics: Sequence[Metric] = METRICS,
 ) -> tuple[list[LearnerComparison], list[str]]:
     """Test every pair on every dataset and metric at the dataset's full size, Holm over all of them.

@@ -1,0 +1,439 @@
+"""GPU check of reward-model training: tokens/s, step time and peak memory of a randomly
+initialised Llama-architecture model of about 1B parameters (built from a config, no weights to
+download), bf16 + gradient checkpointing, for
+
+- ``bt`` and ``rr_agree``: this project's RewardModelTrainer (partition-aware batches, per-step
+  normalised Bradley-Terry / ResponseRank loss), full fine-tune, LoRA, and QLoRA 4-bit when
+  bitsandbytes imports;
+- ``trl``: TRL's RewardTrainer on the same model and comparisons (the library baseline).
+
+Every configuration runs in a fresh process (its own peak memory) on the same random weights and
+the same random comparisons (token ids; 256-1024 tokens per side). Tokens/s counts the real
+(non-pad) tokens of the timed optimizer steps; the step time is their mean wall time.
+
+    benchmarks/gpu_check.sh                 # the 1B check on a GPU (< 8 min on one H100/H200)
+    benchmarks/gpu_check.sh --toy           # the same code path at toy size on CPU (tests)
+
+Writes ``<out>/gpu_check.json`` (default ``results/benchmarks/``). Offline: the tokenizer is a
+word-level one built here, the model comes from a config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REQUIREMENTS = "benchmarks/gpu_check_requirements.txt"
+REQUIRED_MODULES = ("trl", "datasets", "numpy", "scipy", "sklearn", "pandas", "omegaconf", "peft")
+
+#: Llama-3.2-1B's shape (1.24B parameters with the score head): hidden 2048, 16 layers, GQA 32/8.
+SIZES = {
+    "1b": {
+        "architecture": {
+            "hidden_size": 2048,
+            "intermediate_size": 8192,
+            "num_hidden_layers": 16,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 8,
+            "max_position_embeddings": 4096,
+            "tie_word_embeddings": True,
+        },
+        "vocab_size": 128256,
+        "lengths": (256, 1024),
+        "comparisons": 512,
+        "batch_size": 8,
+        "warmup": 2,
+        "steps": 8,
+        "timeout_s": 150,
+    },
+    "toy": {
+        "architecture": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 128,
+            "tie_word_embeddings": True,
+        },
+        "vocab_size": 300,
+        "lengths": (8, 24),
+        "comparisons": 48,
+        "batch_size": 4,
+        "warmup": 1,
+        "steps": 2,
+        "timeout_s": 300,
+    },
+}
+#: (trainer, fine-tuning) pairs, in the order they run.
+CONFIGURATIONS = (
+    ("bt", "full"),
+    ("rr_agree", "full"),
+    ("trl", "full"),
+    ("bt", "lora"),
+    ("rr_agree", "lora"),
+    ("trl", "lora"),
+    ("rr_agree", "qlora"),
+)
+PAD, EOS = "<pad>", "<eos>"
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared inputs: one random model and one set of comparisons for every configuration
+# ----------------------------------------------------------------------------------------------
+
+
+def write_model(size: dict, directory: Path, dtype: str) -> int:
+    """A word-level tokenizer and a randomly initialised Llama reward model saved to
+    ``directory`` (seed 0); returns the parameter count."""
+    import torch
+    from omegaconf import OmegaConf
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast, set_seed
+
+    from responserank.llm.models import build_reward_model
+
+    vocab = {PAD: 0, EOS: 1, **{f"w{i}": i for i in range(2, size["vocab_size"])}}
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer(WordLevel(vocab, unk_token=EOS)),
+        pad_token=PAD,
+        eos_token=EOS,
+        padding_side="right",
+    )
+    set_seed(0)
+    model_cfg = OmegaConf.create(
+        {"architecture": {"model_type": "llama", **size["architecture"]}, "dtype": dtype}
+    )
+    model = build_reward_model(model_cfg, tokenizer)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    count = sum(p.numel() for p in model.parameters())
+    del model
+    torch.cuda.empty_cache()
+    return count
+
+
+def comparisons(size: dict, partitioned: bool):
+    """Random comparisons (seed 0): token ids, and for ResponseRank partitions of 1-4
+    comparisons with distinct ranks (agreement-like strata); Bradley-Terry keeps one each."""
+    import numpy as np
+    from responserank.llm.pair_dataset import TokenizedPairs
+
+    rng = np.random.default_rng(0)
+    n = size["comparisons"]
+    low, high = size["lengths"]
+
+    def sequence() -> list[int]:
+        return rng.integers(2, size["vocab_size"], size=int(rng.integers(low, high + 1))).tolist()
+
+    chosen = [sequence() for _ in range(n)]
+    rejected = [sequence() for _ in range(n)]
+    sizes = rng.integers(1, 5, size=n)
+    sizes = sizes[: int(np.searchsorted(np.cumsum(sizes), n)) + 1]
+    sizes[-1] -= int(sizes.sum()) - n
+    partition = np.repeat(np.arange(len(sizes)), sizes) if partitioned else np.arange(n)
+    return TokenizedPairs(
+        chosen_ids=chosen,
+        rejected_ids=rejected,
+        rank=rng.permutation(n).astype(np.float64),
+        partition=partition,
+        target=np.ones(n, dtype=np.float32),
+        reliability=np.full(n, np.nan, dtype=np.float32),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# One configuration (a worker process)
+# ----------------------------------------------------------------------------------------------
+
+
+def run_configuration(trainer_name: str, tuning: str, size: dict, model_dir: Path) -> dict:
+    import torch
+    from omegaconf import OmegaConf
+    from transformers import TrainerCallback, set_seed
+
+    from responserank.llm.models import build_reward_model, load_tokenizer
+
+    cuda = torch.cuda.is_available()
+    model_cfg = OmegaConf.create(
+        {
+            "name_or_path": str(model_dir),
+            "dtype": "bfloat16" if cuda else "float32",
+            "gradient_checkpointing": True,
+            "quantization": "4bit" if tuning == "qlora" else None,
+            "lora": {
+                "enabled": tuning != "full",
+                "r": 16,
+                "alpha": 32,
+                "dropout": 0.0,
+                "target_modules": "all-linear",
+            },
+        }
+    )
+    tokenizer = load_tokenizer(model_cfg)
+    set_seed(0)
+    model = build_reward_model(model_cfg, tokenizer)
+    data = comparisons(size, partitioned=trainer_name == "rr_agree")
+    common = {
+        "per_device_train_batch_size": size["batch_size"],
+        "gradient_accumulation_steps": 1,
+        "max_steps": size["warmup"] + size["steps"],
+        "learning_rate": 1e-5,
+        "lr_scheduler_type": "constant",
+        "bf16": cuda,
+        "use_cpu": not cuda,
+        "activation_checkpointing": True,
+        "activation_checkpointing_kwargs": {"use_reentrant": False},
+        "save_strategy": "no",
+        "eval_strategy": "no",
+        "logging_strategy": "no",
+        "report_to": "none",
+        "disable_tqdm": True,
+        "seed": 0,
+        "dataloader_num_workers": 0,
+    }
+
+    class StepTimer(TrainerCallback):
+        def __init__(self) -> None:
+            self.durations: list[float] = []
+            self._start = 0.0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            if cuda:
+                torch.cuda.synchronize()
+            self._start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if cuda:
+                torch.cuda.synchronize()
+            if state.global_step > size["warmup"]:
+                self.durations.append(time.perf_counter() - self._start)
+
+    with tempfile.TemporaryDirectory() as out:
+        if trainer_name == "trl":
+            trainer = _trl_trainer(model, tokenizer, data, out, common)
+        else:
+            trainer = _project_trainer(model, tokenizer, data, out, common, trainer_name)
+        timer = StepTimer()
+        trainer.add_callback(timer)
+        collate, tokens = trainer.data_collator, []
+
+        def counting_collator(features):
+            batch = collate(features)
+            tokens.append(int(batch["attention_mask"].sum()))
+            return batch
+
+        trainer.data_collator = counting_collator
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        trainer.train()
+    timed_tokens = sum(tokens[size["warmup"] : size["warmup"] + size["steps"]])
+    seconds = sum(timer.durations)
+    if cuda:
+        peak_mib, memory_kind = torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
+    else:
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        memory_kind = "process_peak_rss"
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {
+        "trainer": trainer_name,
+        "tuning": tuning,
+        "status": "measured",
+        "steps_timed": len(timer.durations),
+        "comparisons_per_step": size["batch_size"],
+        "tokens_per_s": round(timed_tokens / seconds, 1),
+        "step_time_s": round(seconds / len(timer.durations), 4),
+        "peak_memory_mib": round(peak_mib, 1),
+        "memory_kind": memory_kind,
+        "trainable_parameters": trainable,
+    }
+
+
+def _project_trainer(model, tokenizer, data, out, common, name):
+    from responserank.llm.objectives.bradley_terry import BradleyTerryObjective
+    from responserank.llm.pair_dataset import PairCollator
+    from transformers import TrainingArguments
+
+    from responserank.llm.objectives.responserank import ResponseRankObjective
+    from responserank.llm.trainer import RewardModelTrainer
+
+    objective = ResponseRankObjective() if name == "rr_agree" else BradleyTerryObjective()
+    args = TrainingArguments(
+        output_dir=out, remove_unused_columns=False, ddp_find_unused_parameters=False, **common
+    )
+    return RewardModelTrainer(
+        model=model,
+        args=args,
+        data_collator=PairCollator(tokenizer.pad_token_id),
+        train_dataset=data,
+        processing_class=tokenizer,
+        objective=objective,
+        show_progress=False,
+    )
+
+
+def _trl_trainer(model, tokenizer, data, out, common):
+    from datasets import Dataset
+    from trl import RewardConfig, RewardTrainer
+
+    dataset = Dataset.from_dict({"chosen_ids": data.chosen_ids, "rejected_ids": data.rejected_ids})
+    args = RewardConfig(output_dir=out, max_length=None, **common)
+    return RewardTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+
+
+# ----------------------------------------------------------------------------------------------
+# Driver
+# ----------------------------------------------------------------------------------------------
+
+
+def missing_modules() -> list[str]:
+    missing = []
+    for name in REQUIRED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def qlora_unavailable() -> str | None:
+    """Why QLoRA cannot run here, or None."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "needs a CUDA device"
+    try:
+        importlib.import_module("bitsandbytes")
+    except Exception as error:  # bitsandbytes raises more than ImportError without its libraries
+        return f"bitsandbytes does not import ({type(error).__name__}: {error})"
+    return None
+
+
+def _worker_command(args: argparse.Namespace, trainer: str, tuning: str, model_dir: Path):
+    command = [sys.executable, __file__, "--worker", trainer, tuning, str(model_dir)]
+    return command + (["--toy"] if args.toy else [])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--toy", action="store_true", help="toy model and data (CPU path test)")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "benchmarks")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="TRAINER:TUNING",
+        help="run only these configurations, e.g. rr_agree:lora trl:full (default: all)",
+    )
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.toy = args.toy or os.environ.get("RR_GPU_CHECK_TOY") == "1"
+    size = SIZES["toy" if args.toy else "1b"]
+
+    if args.worker:
+        trainer, tuning, model_dir = args.worker
+        print(json.dumps(run_configuration(trainer, tuning, size, Path(model_dir))))
+        return 0
+
+    known = [f"{trainer}:{tuning}" for trainer, tuning in CONFIGURATIONS]
+    unknown = sorted(set(args.only or ()) - set(known))
+    if unknown:
+        print(f"error: unknown configurations {unknown}; choose from {known}", file=sys.stderr)
+        return 2
+    selected = [
+        c for c, name in zip(CONFIGURATIONS, known, strict=True) if name in (args.only or known)
+    ]
+    missing = missing_modules()
+    if missing:
+        print(
+            f"error: missing modules {', '.join(missing)}; install the wheels in {REQUIREMENTS}",
+            file=sys.stderr,
+        )
+        return 2
+    import torch
+    import transformers
+
+    cuda = torch.cuda.is_available()
+    if not cuda and not args.toy:
+        print(
+            "error: no CUDA device; the 1B check needs a GPU (--toy runs the CPU path)",
+            file=sys.stderr,
+        )
+        return 2
+    started = time.perf_counter()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(tmp) / "model"
+        parameters = write_model(size, model_dir, "bfloat16" if cuda else "float32")
+        print(f"random Llama reward model: {parameters:,} parameters", flush=True)
+        for trainer, tuning in selected:
+            row = {"trainer": trainer, "tuning": tuning}
+            reason = qlora_unavailable() if tuning == "qlora" else None
+            if reason:
+                rows.append({**row, "status": f"skipped: {reason}"})
+                print(f"{trainer:9s} {tuning:6s} skipped: {reason}", flush=True)
+                continue
+            try:
+                done = subprocess.run(
+                    _worker_command(args, trainer, tuning, model_dir),
+                    capture_output=True,
+                    text=True,
+                    timeout=size["timeout_s"],
+                    env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
+                )
+            except subprocess.TimeoutExpired:
+                rows.append({**row, "status": f"failed: over {size['timeout_s']} s"})
+                continue
+            if done.returncode != 0:
+                rows.append({**row, "status": "failed", "error": done.stderr[-2000:]})
+                print(f"{trainer:9s} {tuning:6s} failed:\n{done.stderr[-2000:]}", flush=True)
+                continue
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append(result)
+            print(
+                f"{trainer:9s} {tuning:6s} {result['tokens_per_s']:>10.0f} tokens/s "
+                f"{result['step_time_s']:.3f} s/step {result['peak_memory_mib']:>9.0f} MiB",
+                flush=True,
+            )
+    record = {
+        "size": "toy" if args.toy else "1b",
+        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+        "precision": "bf16" if cuda else "float32",
+        "gradient_checkpointing": True,
+        "parameters": parameters,
+        "comparisons_per_step": size["batch_size"],
+        "tokens_per_side": list(size["lengths"]),
+        "steps": {"warmup": size["warmup"], "timed": size["steps"]},
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "trl": importlib.import_module("trl").__version__,
+            "peft": importlib.import_module("peft").__version__,
+        },
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "results": rows,
+    }
+    from responserank.atomic_io import write_text_atomic
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / ("gpu_check_toy.json" if args.toy else "gpu_check.json")
+    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
+    print(f"wrote {path} ({record['wall_time_s']} s)")
+    return 1 if any(r["status"].startswith("failed") for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
