@@ -67,6 +67,10 @@ def test_wrong_type_fails_while_composing(override, key):
         ),
         ("training.optimizer=sgdx", "'training.optimizer': expected a transformers optimizer name"),
         ("training.lr_scheduler=wobbly", "'training.lr_scheduler': unknown training.lr_scheduler"),
+        (
+            "training.packing=tight",
+            "'training.packing': expected one of \\['capacity', 'balanced'\\]",
+        ),
         ("runtime.checkpoint=steps", "'runtime.checkpoint': expected 'epoch' or 'no'"),
         ("runtime.claim_timeout_s=0", "'runtime.claim_timeout_s': expected seconds > 0"),
         ("tracking.wandb.mode=sometimes", "'tracking.wandb.mode': expected one of"),
