@@ -128,7 +128,8 @@ def comparisons(size: dict, partitioned: bool):
     """Random comparisons (seed 0): token ids, and for ResponseRank partitions of 1-4
     comparisons with distinct ranks (agreement-like strata); Bradley-Terry keeps one each."""
     import numpy as np
-    from responserank.llm.pair_dataset import TokenizedPairs
+
+    from responserank.llm.data.pair_dataset import TokenizedPairs
 
     rng = np.random.default_rng(0)
     n = size["comparisons"]
@@ -261,10 +262,10 @@ def run_configuration(trainer_name: str, tuning: str, size: dict, model_dir: Pat
 
 
 def _project_trainer(model, tokenizer, data, out, common, name):
-    from responserank.llm.objectives.bradley_terry import BradleyTerryObjective
-    from responserank.llm.pair_dataset import PairCollator
     from transformers import TrainingArguments
 
+    from responserank.llm.data.pair_dataset import PairCollator
+    from responserank.llm.objectives.bt import BradleyTerryObjective
     from responserank.llm.objectives.responserank import ResponseRankObjective
     from responserank.llm.trainer import RewardModelTrainer
 

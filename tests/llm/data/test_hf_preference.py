@@ -9,10 +9,10 @@ import datasets
 import pandas as pd
 import pyarrow as pa
 import pytest
-from responserank.llm.pair_dataset import tokenize_table
 
 from responserank.atomic_io import write_text_atomic
 from responserank.llm.data.errors import DataValidationError
+from responserank.llm.data.pair_dataset import tokenize_table
 from responserank.llm.data.sources.hf_preference import HfPreferenceSource
 from responserank.llm.data.text import encode_conversations
 
