@@ -38,15 +38,17 @@ def _worker(args: argparse.Namespace) -> dict:
     import io
 
     import torch
+    from accelerate import PartialState
     from hydra import compose, initialize_config_dir
     from transformers import TrainerCallback
     from transformers.trainer_utils import IntervalStrategy
 
+    from responserank.llm.config import validate
     from responserank.llm.data.fixtures import write_multipref_fixture
-    from responserank.llm.interrupts import GracefulStop
+    from responserank.llm.data.run_data import prepare_run_data
     from responserank.llm.models import load_tokenizer
-    from responserank.llm.tracking import RunRecord, WandbMirror
-    from responserank.llm.train import CONFIG_DIR, build_objective, build_trainer, prepare_run_data
+    from responserank.llm.run_lifecycle import RunLifecycle
+    from responserank.llm.train import CONFIG_DIR, build_objective, build_trainer
 
     class StepTimer(TrainerCallback):
         """Wall time and real tokens of the optimizer steps after the warm-up."""
@@ -85,6 +87,7 @@ def _worker(args: argparse.Namespace) -> dict:
             "runtime.checkpoint=no",
             "runtime.progress_bar=false",
             "tracking.wandb.mode=disabled",
+            f"tracking.output_root={Path(tmp) / 'runs'}",
             *args.set,
         ]
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
@@ -93,17 +96,9 @@ def _worker(args: argparse.Namespace) -> dict:
         objective = build_objective(cfg)
         with contextlib.redirect_stderr(io.StringIO()):
             data = prepare_run_data(cfg, tokenizer, objective, show_progress=False)
-        record = RunRecord(Path(tmp) / "run")
-        trainer = build_trainer(
-            cfg,
-            data,
-            tokenizer,
-            objective,
-            [],
-            record,
-            WandbMirror("disabled"),
-            GracefulStop(),
-        )
+        typed = validate(cfg)
+        lifecycle = RunLifecycle(cfg, typed, {}, PartialState())
+        trainer = build_trainer(cfg, typed, data, tokenizer, objective, [], lifecycle)
         trainer.args.max_steps = args.warmup + args.steps
         trainer.args.eval_strategy = IntervalStrategy.NO
         trainer.args.logging_strategy = IntervalStrategy.NO

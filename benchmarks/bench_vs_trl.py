@@ -85,8 +85,9 @@ def _prepare(args: argparse.Namespace, tmp: Path) -> dict:
     from transformers import set_seed
 
     from responserank.llm.data.fixtures import write_multipref_fixture
+    from responserank.llm.data.run_data import prepare_run_data
     from responserank.llm.models import build_reward_model, load_tokenizer
-    from responserank.llm.train import CONFIG_DIR, build_objective, prepare_run_data
+    from responserank.llm.train import CONFIG_DIR, build_objective
 
     fixture = write_multipref_fixture(tmp / "multipref", args.comparisons, seed=0)
     shared = [
@@ -150,7 +151,7 @@ def _trainer(system: str, setup: dict, args: argparse.Namespace, out: Path):
     from transformers import TrainingArguments
     from trl import RewardConfig, RewardTrainer
 
-    from responserank.llm.pair_dataset import PairCollator
+    from responserank.llm.data.pair_dataset import PairCollator
     from responserank.llm.trainer import RewardModelTrainer
     from responserank.llm.trl_reference import NEUTRAL_REWARD_CONFIG, trl_dataset
 

@@ -129,7 +129,7 @@ def comparisons(size: dict, partitioned: bool):
     comparisons with distinct ranks (agreement-like strata); Bradley-Terry keeps one each."""
     import numpy as np
 
-    from responserank.llm.pair_dataset import TokenizedPairs
+    from responserank.llm.data.pair_dataset import TokenizedPairs
 
     rng = np.random.default_rng(0)
     n = size["comparisons"]
@@ -264,9 +264,9 @@ def run_configuration(trainer_name: str, tuning: str, size: dict, model_dir: Pat
 def _project_trainer(model, tokenizer, data, out, common, name):
     from transformers import TrainingArguments
 
+    from responserank.llm.data.pair_dataset import PairCollator
     from responserank.llm.objectives.bt import BradleyTerryObjective
     from responserank.llm.objectives.responserank import ResponseRankObjective
-    from responserank.llm.pair_dataset import PairCollator
     from responserank.llm.trainer import RewardModelTrainer
 
     objective = ResponseRankObjective() if name == "rr_agree" else BradleyTerryObjective()

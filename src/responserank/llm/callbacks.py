@@ -13,7 +13,8 @@ from responserank.jsonl import read_json_objects
 from responserank.llm.evaluation.base import EvalSuite
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import run_suites
-from responserank.llm.tracking import RunRecord, WandbMirror
+from responserank.llm.run_record import RunRecord
+from responserank.llm.wandb_mirror import WandbMirror
 
 
 class EvalSuitesCallback(TrainerCallback):

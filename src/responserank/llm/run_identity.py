@@ -28,6 +28,10 @@ NON_IDENTITY_KEYS = (
 
 HASH_LENGTH = 10
 
+#: Keys added after runs were published: left out of the hash while they hold these defaults, so
+#: the group ids of earlier runs stay as they were.
+DEFAULT_ONLY_KEYS = {"training.packing": "capacity"}
+
 
 def format_fraction(fraction: float) -> str:
     """'0.1', '1.0': repr of the float, as in the results files."""
@@ -37,12 +41,15 @@ def format_fraction(fraction: float) -> str:
 def identity_config(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config as a plain dict, without the keys that do not define the experiment."""
     plain = OmegaConf.to_container(cfg, resolve=True)
-    for dotted in NON_IDENTITY_KEYS:
+    for dotted in (*NON_IDENTITY_KEYS, *DEFAULT_ONLY_KEYS):
         *parents, leaf = dotted.split(".")
         node = plain
         for key in parents:
             node = node.get(key, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict):
+        if isinstance(node, dict) and dotted in DEFAULT_ONLY_KEYS:
+            if node.get(leaf, DEFAULT_ONLY_KEYS[dotted]) == DEFAULT_ONLY_KEYS[dotted]:
+                node.pop(leaf, None)
+        elif isinstance(node, dict):
             node.pop(leaf, None)
     return plain
 

@@ -34,10 +34,10 @@ from tqdm.auto import tqdm
 from transformers import Trainer
 
 from responserank.llm.data.batching import CohesionStats, PartitionBatchSampler
+from responserank.llm.data.pair_dataset import TokenizedPairs
 from responserank.llm.evaluation.calibration import calibrated_loss
 from responserank.llm.models import save_adapter_base
 from responserank.llm.objectives.base import ComparisonBatch, PairwiseObjective
-from responserank.llm.pair_dataset import TokenizedPairs
 from responserank.llm.schedules import STEP_DECAY, step_decay_scheduler
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl import RewardConfig, RewardTrainer
 
-from responserank.llm.pair_dataset import TokenizedPairs
+from responserank.llm.data.pair_dataset import TokenizedPairs
 
 #: RewardConfig defaults that differ from TrainingArguments (trl 1.16), reset to the latter so
 #: that shared arguments mean the same run.

@@ -3,7 +3,8 @@
     python -m responserank.llm.true_arm runs/llm/<group>/<group>-1.0-42 ... \\
         --out results/rapl/lie_true_arm.csv
 
-Each argument is the run directory of one ``experiment=true_value_head`` run (one per TRUE fold).
+Each argument is the run directory of one finished ``experiment=true_value_head`` run (one per
+TRUE fold; a run still running, stopped or failed is refused).
 For every run the saved model scores the TRUE calibration split of its fold, a logistic
 calibration is fitted there, and all 1,000 LIE comparisons are scored in both A/B orders. The
 output CSV holds ``IDs`` and, averaged over the runs, ``<column>_order1``, ``<column>_order2`` and
@@ -31,6 +32,7 @@ from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
 from responserank.llm.models import load_reward_model
+from responserank.llm.run_lifecycle import finished_record
 from responserank.reading import read_yaml
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,8 @@ def run_predictions(
     max_length: int | None,
 ) -> pd.DataFrame:
     """Calibrated LIE correctness predictions of one finished true_value_head run."""
-    config_file = run_dir / "config.yaml"
+    record = finished_record(run_dir)
+    config_file = record.path / "config.yaml"
     if not config_file.is_file():
         raise FileNotFoundError(f"{run_dir}: no config.yaml; pass run directories of trained runs")
     cfg = OmegaConf.create(read_yaml(config_file, "the run's resolved config (YAML)"))
@@ -63,7 +66,7 @@ def run_predictions(
     cal = load_true_split(path, int(dataset.fold), "cal", str(dataset.layout))
     quantization = cfg.model.get("quantization")
     model, tokenizer = load_reward_model(
-        run_dir / "model",
+        record.model_dir,
         dtype=cfg.model.get("dtype", "auto") if quantization else "auto",
         quantization=quantization,
     )

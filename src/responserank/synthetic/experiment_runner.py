@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from tqdm import tqdm
 from responserank.atomic_io import write_json_atomic
 from responserank.cli_errors import exit_on_project_error
 from responserank.errors import ConfigError, RunStopped
+from responserank.provenance import git_commit
 from responserank.synthetic.dataset_metrics import dataset_metrics
 from responserank.synthetic.execution import FitTask, run_tasks
 from responserank.synthetic.grid import Experiment
@@ -68,20 +68,6 @@ OmegaConf.register_new_resolver(
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def resolve_experiment(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> Experiment:
@@ -239,7 +225,7 @@ def _compute(
             "finished_at": manifest["finished_at"],
             "sessions": manifest["sessions"],
             "wall_time_s": sum(s.get("wall_time_s", 0.0) for s in manifest["sessions"]),
-            "git_commit": _git_commit(),
+            "git_commit": git_commit(REPO_ROOT),
             "ddm_capped_decisions": capped,
             "simulated_decisions": decisions,
             "decision_time_cap_s": cap,

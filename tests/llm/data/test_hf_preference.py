@@ -12,9 +12,9 @@ import pytest
 
 from responserank.atomic_io import write_text_atomic
 from responserank.llm.data.errors import DataValidationError
+from responserank.llm.data.pair_dataset import tokenize_table
 from responserank.llm.data.sources.hf_preference import HfPreferenceSource
 from responserank.llm.data.text import encode_conversations
-from responserank.llm.pair_dataset import tokenize_table
 
 #: A small template with a system turn and a generation prompt; [CLS] is MiniLM's BOS, so adding
 #: special tokens on top of the rendered text would show up as a doubled [CLS].

@@ -17,7 +17,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from responserank.llm.data.fixtures import write_multipref_fixture
-from responserank.llm.pair_dataset import TokenizedPairs
+from responserank.llm.data.pair_dataset import TokenizedPairs
 from responserank.llm.train import CONFIG_DIR
 
 FIXTURE_COMPARISONS = 120
