@@ -11,12 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from responserank.errors import LossParameterError
-from responserank.losses import (
+from responserank.loss_parameters import (
     beta_from_correctness,
-    bt_loss,
     margin_from_correctness,
-    margin_loss,
     p_from_correctness,
+)
+from responserank.losses import (
+    bt_loss,
+    margin_loss,
     rapl_beta_loss,
     rapl_eps_loss,
     responserank_loss,

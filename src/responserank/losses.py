@@ -24,12 +24,11 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from responserank.errors import LossParameterError
+from responserank.loss_parameters import check_parameter
 
 Reduction = Literal["mean", "sum", "none"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
-_LOGIT_EPS = 1e-7
 
 
 def _compute_dtype(t: torch.Tensor) -> torch.dtype:
@@ -58,49 +57,6 @@ def _as_float(x: torch.Tensor | float, like: torch.Tensor, name: str) -> torch.T
     if t.dim() > 0 and t.shape != like.shape:
         raise ValueError(f"{name} has shape {tuple(t.shape)}, expected {tuple(like.shape)}")
     return t
-
-
-def _check_parameter(
-    value: torch.Tensor | float,
-    name: str,
-    low: float | None = None,
-    high: float | None = None,
-) -> None:
-    """Raise when ``value`` is NaN or outside [low, high]; skipped for accelerator tensors.
-
-    A check on a CUDA (or other accelerator) tensor would copy a flag to the host and stall the
-    device each step, so those values are checked where they are built (module docstring).
-    """
-    if torch.is_tensor(value):
-        if value.device.type != "cpu" or value.numel() == 0:
-            return
-        t = value.detach()
-        bad = torch.isnan(t)
-        if low is not None:
-            bad |= t < low
-        if high is not None:
-            bad |= t > high
-        if not bool(bad.any()):
-            return
-        first = int(torch.nonzero(bad.reshape(-1))[0])
-        shown = float(t.reshape(-1)[first])
-        where = f"{name}[{first}]" if t.dim() > 0 else name
-    else:
-        shown = float(value)
-        in_range = not math.isnan(shown)
-        in_range = in_range and (low is None or shown >= low) and (high is None or shown <= high)
-        if in_range:
-            return
-        where = name
-    if low is not None and high is not None:
-        expected = f"in [{low:g}, {high:g}]"
-    elif low is not None:
-        expected = f">= {low:g}"
-    elif high is not None:
-        expected = f"<= {high:g}"
-    else:
-        expected = "a number (not NaN)"
-    raise LossParameterError(f"{where} = {shown}: expected {expected}")
 
 
 def _check_margin(margin: torch.Tensor) -> torch.Tensor:
@@ -133,7 +89,7 @@ def bt_loss(
     if target is None:
         per_item = F.softplus(-u)
     else:
-        _check_parameter(target, "target", 0.0, 1.0)
+        check_parameter(target, "target", 0.0, 1.0)
         t = _as_float(target, u, "target").expand_as(u)
         per_item = F.binary_cross_entropy_with_logits(u, t, reduction="none")
     return _reduce(per_item, reduction, margin.dtype)
@@ -149,7 +105,7 @@ def rapl_beta_loss(
     Raises LossParameterError for a NaN or negative beta (see the module docstring for devices).
     """
     u = _check_margin(margin)
-    _check_parameter(beta, "beta", 0.0)
+    check_parameter(beta, "beta", 0.0)
     b = _as_float(beta, u, "beta")
     return _reduce(F.softplus(-b * u), reduction, margin.dtype)
 
@@ -166,7 +122,7 @@ def rapl_eps_loss(
     mixed with a uniformly random one). Raises LossParameterError for a NaN p or one outside [0, 1].
     """
     u = _check_margin(margin)
-    _check_parameter(p, "p", 0.0, 1.0)
+    check_parameter(p, "p", 0.0, 1.0)
     pp = _as_float(p, u, "p").expand_as(u)
     follows = torch.log(pp) + F.logsigmoid(u)
     random_pick = torch.log1p(-pp) - math.log(2.0)
@@ -186,52 +142,9 @@ def margin_loss(
     Raises LossParameterError for a NaN offset.
     """
     u = _check_margin(margin)
-    _check_parameter(offset, "offset")
+    check_parameter(offset, "offset")
     shift = _as_float(offset, u, "offset")
     return _reduce(F.softplus(-(u - shift)), reduction, margin.dtype)
-
-
-def _probability(q: torch.Tensor | float) -> torch.Tensor:
-    """q as a floating tensor, checked to be a probability (these run where parameters are built,
-    once per table, so the check runs on every device)."""
-    q = torch.as_tensor(q)
-    if not q.is_floating_point():
-        q = q.to(torch.float32)
-    _check_parameter(q.cpu(), "q", 0.0, 1.0)
-    return q
-
-
-def _clamped_logit(q: torch.Tensor) -> torch.Tensor:
-    return torch.logit(q, eps=_LOGIT_EPS)
-
-
-def beta_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """beta = max(0, logit(q)): a label that is correct with probability q <= 0.5 gets no weight.
-
-    q: probabilities in [0, 1] (logit clamped at 1e-7, so q = 1 gives a finite beta of 16.1).
-    Raises LossParameterError for a NaN q or one outside [0, 1]. Source: RAPL (beta method).
-    """
-    return torch.clamp(_clamped_logit(_probability(q)), min=0.0)
-
-
-def p_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """p = max(0, 2q - 1): the probability of a rational (non-random) label.
-
-    q: probabilities in [0, 1], so p is in [0, 1]. Raises LossParameterError for a NaN q or one
-    outside [0, 1]. Source: RAPL (p method).
-    """
-    q = _probability(q)
-    return torch.clamp(2.0 * q - 1.0, min=0.0)
-
-
-def margin_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """offset m = 1 for q <= 0.5, else max(0, 1 - logit(q)) (for ``margin_loss``).
-
-    q: probabilities in [0, 1]; raises LossParameterError for a NaN q or one outside [0, 1].
-    """
-    q = _probability(q)
-    logit = _clamped_logit(q)
-    return torch.where(q <= 0.5, torch.ones_like(logit), torch.clamp(1.0 - logit, min=0.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,7 +301,7 @@ def responserank_loss(
         raise TypeError("group must be an integer tensor")
     log_worth = u
     if beta is not None:
-        _check_parameter(beta, "beta", 0.0)
+        check_parameter(beta, "beta", 0.0)
         log_worth = _as_float(beta, u, "beta") * u
     if n == 0:
         return _reduce(u.new_zeros(0), reduction, margin.dtype)
@@ -418,11 +331,8 @@ def responserank_loss(
 
 
 __all__ = [
-    "beta_from_correctness",
     "bt_loss",
-    "margin_from_correctness",
     "margin_loss",
-    "p_from_correctness",
     "rapl_beta_loss",
     "rapl_eps_loss",
     "responserank_loss",
