@@ -11,18 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from responserank.errors import LossParameterError
-from responserank.losses import (
+from responserank.loss_parameters import (
     beta_from_correctness,
-    bt_loss,
     margin_from_correctness,
-    margin_loss,
     p_from_correctness,
-    ranking_layout,
+)
+from responserank.losses import (
+    bt_loss,
+    margin_loss,
     rapl_beta_loss,
     rapl_eps_loss,
     responserank_loss,
     rt_regression_loss,
 )
+from responserank.ranking_layout import ranking_layout
 
 # ----------------------------------------------------------------------------------------------
 # Oracles: the definitions, one comparison at a time.

@@ -10,7 +10,7 @@ import torch
 from omegaconf import OmegaConf
 
 from responserank.llm.data.prepare import CORE_COLUMNS, prepare_data
-from responserank.losses import beta_from_correctness, p_from_correctness
+from responserank.loss_parameters import beta_from_correctness, p_from_correctness
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
 

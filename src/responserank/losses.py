@@ -19,18 +19,17 @@ the caller's job, at a point where the value is on the host anyway.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
-from responserank.errors import LossParameterError
+from responserank.loss_parameters import check_parameter
+from responserank.ranking_layout import RankingLayout, ranking_layout, segmented_suffix_logsumexp
 
 Reduction = Literal["mean", "sum", "none"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
-_LOGIT_EPS = 1e-7
 
 
 def _compute_dtype(t: torch.Tensor) -> torch.dtype:
@@ -59,49 +58,6 @@ def _as_float(x: torch.Tensor | float, like: torch.Tensor, name: str) -> torch.T
     if t.dim() > 0 and t.shape != like.shape:
         raise ValueError(f"{name} has shape {tuple(t.shape)}, expected {tuple(like.shape)}")
     return t
-
-
-def _check_parameter(
-    value: torch.Tensor | float,
-    name: str,
-    low: float | None = None,
-    high: float | None = None,
-) -> None:
-    """Raise when ``value`` is NaN or outside [low, high]; skipped for accelerator tensors.
-
-    A check on a CUDA (or other accelerator) tensor would copy a flag to the host and stall the
-    device each step, so those values are checked where they are built (module docstring).
-    """
-    if torch.is_tensor(value):
-        if value.device.type != "cpu" or value.numel() == 0:
-            return
-        t = value.detach()
-        bad = torch.isnan(t)
-        if low is not None:
-            bad |= t < low
-        if high is not None:
-            bad |= t > high
-        if not bool(bad.any()):
-            return
-        first = int(torch.nonzero(bad.reshape(-1))[0])
-        shown = float(t.reshape(-1)[first])
-        where = f"{name}[{first}]" if t.dim() > 0 else name
-    else:
-        shown = float(value)
-        in_range = not math.isnan(shown)
-        in_range = in_range and (low is None or shown >= low) and (high is None or shown <= high)
-        if in_range:
-            return
-        where = name
-    if low is not None and high is not None:
-        expected = f"in [{low:g}, {high:g}]"
-    elif low is not None:
-        expected = f">= {low:g}"
-    elif high is not None:
-        expected = f"<= {high:g}"
-    else:
-        expected = "a number (not NaN)"
-    raise LossParameterError(f"{where} = {shown}: expected {expected}")
 
 
 def _check_margin(margin: torch.Tensor) -> torch.Tensor:
@@ -134,7 +90,7 @@ def bt_loss(
     if target is None:
         per_item = F.softplus(-u)
     else:
-        _check_parameter(target, "target", 0.0, 1.0)
+        check_parameter(target, "target", 0.0, 1.0)
         t = _as_float(target, u, "target").expand_as(u)
         per_item = F.binary_cross_entropy_with_logits(u, t, reduction="none")
     return _reduce(per_item, reduction, margin.dtype)
@@ -150,7 +106,7 @@ def rapl_beta_loss(
     Raises LossParameterError for a NaN or negative beta (see the module docstring for devices).
     """
     u = _check_margin(margin)
-    _check_parameter(beta, "beta", 0.0)
+    check_parameter(beta, "beta", 0.0)
     b = _as_float(beta, u, "beta")
     return _reduce(F.softplus(-b * u), reduction, margin.dtype)
 
@@ -167,7 +123,7 @@ def rapl_eps_loss(
     mixed with a uniformly random one). Raises LossParameterError for a NaN p or one outside [0, 1].
     """
     u = _check_margin(margin)
-    _check_parameter(p, "p", 0.0, 1.0)
+    check_parameter(p, "p", 0.0, 1.0)
     pp = _as_float(p, u, "p").expand_as(u)
     follows = torch.log(pp) + F.logsigmoid(u)
     random_pick = torch.log1p(-pp) - math.log(2.0)
@@ -187,52 +143,9 @@ def margin_loss(
     Raises LossParameterError for a NaN offset.
     """
     u = _check_margin(margin)
-    _check_parameter(offset, "offset")
+    check_parameter(offset, "offset")
     shift = _as_float(offset, u, "offset")
     return _reduce(F.softplus(-(u - shift)), reduction, margin.dtype)
-
-
-def _probability(q: torch.Tensor | float) -> torch.Tensor:
-    """q as a floating tensor, checked to be a probability (these run where parameters are built,
-    once per table, so the check runs on every device)."""
-    q = torch.as_tensor(q)
-    if not q.is_floating_point():
-        q = q.to(torch.float32)
-    _check_parameter(q.cpu(), "q", 0.0, 1.0)
-    return q
-
-
-def _clamped_logit(q: torch.Tensor) -> torch.Tensor:
-    return torch.logit(q, eps=_LOGIT_EPS)
-
-
-def beta_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """beta = max(0, logit(q)): a label that is correct with probability q <= 0.5 gets no weight.
-
-    q: probabilities in [0, 1] (logit clamped at 1e-7, so q = 1 gives a finite beta of 16.1).
-    Raises LossParameterError for a NaN q or one outside [0, 1]. Source: RAPL (beta method).
-    """
-    return torch.clamp(_clamped_logit(_probability(q)), min=0.0)
-
-
-def p_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """p = max(0, 2q - 1): the probability of a rational (non-random) label.
-
-    q: probabilities in [0, 1], so p is in [0, 1]. Raises LossParameterError for a NaN q or one
-    outside [0, 1]. Source: RAPL (p method).
-    """
-    q = _probability(q)
-    return torch.clamp(2.0 * q - 1.0, min=0.0)
-
-
-def margin_from_correctness(q: torch.Tensor) -> torch.Tensor:
-    """offset m = 1 for q <= 0.5, else max(0, 1 - logit(q)) (for ``margin_loss``).
-
-    q: probabilities in [0, 1]; raises LossParameterError for a NaN q or one outside [0, 1].
-    """
-    q = _probability(q)
-    logit = _clamped_logit(q)
-    return torch.where(q <= 0.5, torch.ones_like(logit), torch.clamp(1.0 - logit, min=0.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,150 +180,6 @@ def rt_regression_loss(
 # --------------------------------------------------------------------------------------------
 # ResponseRank: anchored Plackett-Luce within groups
 # --------------------------------------------------------------------------------------------
-
-
-def _group_rank_order(rank: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
-    """Permutation sorting by (group, rank, input position); two stable sorts, no Python loop."""
-    by_rank = torch.sort(rank, stable=True).indices
-    by_group = torch.sort(group[by_rank], stable=True).indices
-    return by_rank[by_group]
-
-
-def _size_buckets(seg_lengths: torch.Tensor) -> list[torch.Tensor | None]:
-    """Which segments share a dense matrix: all of them (``None``) unless padding would exceed 4x.
-
-    Mixed sizes (one long group beside many singletons) are split into power-of-two size classes,
-    which bounds the padding at twice the input whatever the mix.
-    """
-    n_items = int(seg_lengths.sum())
-    if seg_lengths.numel() * int(seg_lengths.max()) <= 4 * n_items:
-        return [None]
-    size_class = torch.ceil(torch.log2(seg_lengths.to(torch.float64))).long()
-    return [size_class == cls for cls in torch.unique(size_class).tolist()]
-
-
-@dataclass(frozen=True)
-class _DenseBlock:
-    """Segments laid out as rows of a (num_rows, width) matrix, positions from the segment end.
-
-    ``item_mask`` (bool, N) selects the sorted items in this block (None: every item).
-    """
-
-    num_rows: int
-    width: int
-    rows: torch.Tensor
-    cols: torch.Tensor
-    item_mask: torch.Tensor | None
-
-
-def _segment_blocks(seg_id: torch.Tensor) -> list[_DenseBlock]:
-    """The dense layout of contiguous segments of ``seg_id`` (N,): one block per size bucket."""
-    n = seg_id.numel()
-    device = seg_id.device
-    starts_mask = torch.ones(n, dtype=torch.bool, device=device)
-    starts_mask[1:] = seg_id[1:] != seg_id[:-1]
-    seg_index = torch.cumsum(starts_mask, 0) - 1
-    seg_starts = torch.nonzero(starts_mask).squeeze(1)
-    seg_lengths = torch.diff(seg_starts, append=seg_starts.new_tensor([n]))
-    pos_from_end = (
-        seg_starts[seg_index] + seg_lengths[seg_index] - 1 - torch.arange(n, device=device)
-    )
-
-    buckets = _size_buckets(seg_lengths)
-    if buckets == [None]:
-        width = int(seg_lengths.max())
-        return [_DenseBlock(seg_lengths.numel(), width, seg_index, pos_from_end, None)]
-    blocks = []
-    for in_bucket in buckets:
-        row_of_seg = torch.cumsum(in_bucket, 0) - 1
-        item_mask = in_bucket[seg_index]
-        blocks.append(
-            _DenseBlock(
-                num_rows=int(in_bucket.sum()),
-                width=int(seg_lengths[in_bucket].max()),
-                rows=row_of_seg[seg_index[item_mask]],
-                cols=pos_from_end[item_mask],
-                item_mask=item_mask,
-            )
-        )
-    return blocks
-
-
-def _segmented_suffix_logsumexp(values: torch.Tensor, blocks: list[_DenseBlock]) -> torch.Tensor:
-    """log(sum_{j >= k, same segment} exp(values_j)) for the contiguous segments of ``blocks``.
-
-    Segments become rows of a dense matrix, positions counted from the segment's end, so that
-    torch's stable forward ``logcumsumexp`` gives the suffix sums. The loop below runs over at most
-    log2(N) size buckets (usually one), never over segments or positions.
-    """
-    if len(blocks) == 1 and blocks[0].item_mask is None:
-        (block,) = blocks
-        dense = values.new_full((block.num_rows, block.width), float("-inf"))
-        dense = dense.index_put((block.rows, block.cols), values)
-        return torch.logcumsumexp(dense, dim=1)[block.rows, block.cols]
-
-    out = torch.empty_like(values)
-    for block in blocks:
-        dense = values.new_full((block.num_rows, block.width), float("-inf"))
-        dense = dense.index_put((block.rows, block.cols), values[block.item_mask])
-        out = out.masked_scatter(
-            block.item_mask, torch.logcumsumexp(dense, dim=1)[block.rows, block.cols]
-        )
-    return out
-
-
-@dataclass(frozen=True)
-class RankingLayout:
-    """The Plackett-Luce rankings of ``responserank_loss`` for fixed ranks and groups.
-
-    Everything the loss derives from ``rank`` and ``group`` alone (the sort order, the segment
-    boundaries, the dense gather indices) is integer work that does not depend on the margins;
-    build it once with :func:`ranking_layout` and pass it as ``layout=`` to evaluate the loss for
-    many margins (a training loop's epochs) with exactly the float operations of a call without
-    it. ``num_items`` is N; ``order`` (int64, N) sorts by (group, rank, input position).
-    """
-
-    num_items: int
-    order: torch.Tensor
-    blocks: list[_DenseBlock]
-
-
-def ranking_layout(
-    rank: torch.Tensor, group: torch.Tensor, allow_ties: bool = True
-) -> RankingLayout:
-    """The rankings of ``responserank_loss`` for ``rank`` (N,) and integer ``group`` (N,).
-
-    Raises ValueError for NaN ranks, shape mismatches or (with ``allow_ties=False``) tied ranks
-    inside a group, TypeError for a non-integer group: the checks of ``responserank_loss``.
-    """
-    rank = torch.as_tensor(rank)
-    group = torch.as_tensor(group, device=rank.device)
-    if rank.dim() != 1 or group.shape != rank.shape:
-        raise ValueError(
-            f"rank and group must be 1-D of the same shape, got {tuple(rank.shape)} and "
-            f"{tuple(group.shape)}"
-        )
-    if group.is_floating_point() or group.dtype == torch.bool:
-        raise TypeError("group must be an integer tensor")
-    n = rank.numel()
-    if n == 0:
-        return RankingLayout(0, torch.zeros(0, dtype=torch.int64, device=rank.device), [])
-    if rank.is_floating_point() and bool(torch.isnan(rank).any()):
-        raise ValueError("rank contains NaN")
-
-    order = _group_rank_order(rank, group)
-    sorted_group = group[order]
-    if not allow_ties:
-        sorted_rank = rank[order]
-        tied = (sorted_group[1:] == sorted_group[:-1]) & (sorted_rank[1:] == sorted_rank[:-1])
-        if bool(tied.any()):
-            bad = torch.unique(sorted_group[1:][tied]).tolist()
-            shown = ", ".join(str(g) for g in bad[:10]) + (" ..." if len(bad) > 10 else "")
-            raise ValueError(
-                f"tied ranks within group(s) {shown}; pass allow_ties=True or make the ranks "
-                "unique inside each group (e.g. a round_robin_auto partitioner)"
-            )
-    return RankingLayout(n, order, _segment_blocks(sorted_group))
 
 
 def responserank_loss(
@@ -485,7 +254,7 @@ def responserank_loss(
         raise ValueError(f"margin has {u.numel()} entries, the ranking layout {layout.num_items}")
     log_worth = u
     if beta is not None:
-        _check_parameter(beta, "beta", 0.0)
+        check_parameter(beta, "beta", 0.0)
         log_worth = _as_float(beta, u, "beta") * u
     if u.numel() == 0:
         return _reduce(u.new_zeros(0), reduction, margin.dtype)
@@ -494,7 +263,7 @@ def responserank_loss(
 
     order = layout.order
     sorted_worth = log_worth[order]
-    suffix = _segmented_suffix_logsumexp(sorted_worth, layout.blocks)
+    suffix = segmented_suffix_logsumexp(sorted_worth, layout.blocks)
     sorted_terms = F.softplus(suffix) - sorted_worth  # log(sum exp + anchor exp(0)) - s_k
     if reduction != "none":
         return _reduce(sorted_terms, reduction, margin.dtype)
@@ -503,13 +272,8 @@ def responserank_loss(
 
 
 __all__ = [
-    "RankingLayout",
-    "beta_from_correctness",
     "bt_loss",
-    "margin_from_correctness",
     "margin_loss",
-    "p_from_correctness",
-    "ranking_layout",
     "rapl_beta_loss",
     "rapl_eps_loss",
     "responserank_loss",

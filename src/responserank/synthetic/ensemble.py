@@ -25,11 +25,11 @@ from torch import nn
 
 from responserank.losses import (
     bt_loss,
-    ranking_layout,
     rapl_beta_loss,
     responserank_loss,
     rt_regression_loss,
 )
+from responserank.ranking_layout import ranking_layout
 from responserank.synthetic.mlp import LayerParams, ensemble_forward, stack_members
 from responserank.synthetic.strength import HyperbolicStrength
 

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 from scipy.stats import spearmanr
 
+from responserank.llm.data.fixture_vocabulary import GOOD_PHRASES
 from responserank.llm.data.fixtures import (
-    GOOD_PHRASES,
     main,
     multipref_fixture_rows,
     write_multipref_fixture,

@@ -22,7 +22,11 @@ import torch
 from responserank.llm.data.errors import DataValidationError, invalid_value
 from responserank.llm.data.sources.scale import load_true_items
 from responserank.llm.evaluation.calibration import fit_probability_calibrator
-from responserank.losses import beta_from_correctness, margin_from_correctness, p_from_correctness
+from responserank.loss_parameters import (
+    beta_from_correctness,
+    margin_from_correctness,
+    p_from_correctness,
+)
 
 log = logging.getLogger(__name__)
 

@@ -31,21 +31,26 @@ counted. A bad row raises :class:`DataValidationError` naming the source, the ro
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import datasets
 import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
-from trl.data_utils import apply_chat_template, is_conversational, maybe_extract_prompt
+from trl.data_utils import is_conversational
 
 from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
 from responserank.llm.data.labels import STRENGTHS
 from responserank.llm.data.lengths import fits
 from responserank.llm.data.sources.base import SourceTables
+from responserank.llm.data.sources.hf_preference_rows import (
+    Rendered,
+    check_messages,
+    check_text,
+    load_rows,
+    render_conversational,
+)
 from responserank.llm.data.split import holdout_mask
 from responserank.seeding import step_rng
 
@@ -57,129 +62,6 @@ STRENGTH_FIELDS = {
     "agreement_score": "agreement_score",
     "rank": "strength_rank",
 }
-FILE_BUILDERS = {
-    ".json": "json",
-    ".jsonl": "json",
-    ".parquet": "parquet",
-    ".csv": "csv",
-    ".arrow": "arrow",
-}
-
-
-def _load_local(path: Path, split: str) -> datasets.Dataset:
-    """One split of a local file, folder of files or ``save_to_disk`` folder."""
-    if path.is_dir():
-        if (path / "state.json").is_file() or (path / "dataset_dict.json").is_file():
-            loaded = datasets.load_from_disk(str(path))
-            if isinstance(loaded, datasets.DatasetDict):
-                if split not in loaded:
-                    raise DataValidationError(
-                        f"{path}: saved dataset has splits {sorted(loaded)}, not {split!r}"
-                    )
-                return loaded[split]
-            return loaded
-        return datasets.load_dataset(str(path), split=split)
-    if not path.is_file():
-        raise DataValidationError(f"{path}: preference dataset not found")
-    builder = FILE_BUILDERS.get(path.suffix)
-    if builder is None:
-        raise DataValidationError(f"{path}: expected one of {sorted(FILE_BUILDERS)} or a folder")
-    return datasets.load_dataset(builder, data_files=str(path), split="train")
-
-
-def load_rows(
-    name: str | None, config: str | None, split: str, path: str | None
-) -> tuple[datasets.Dataset, str]:
-    """The rows of one split and a description of where they come from (for messages)."""
-    if (name is None) == (path is None):
-        raise DataValidationError("dataset=hf_preference: set exactly one of name (hub id) or path")
-    if path is not None:
-        return _load_local(Path(path), split), f"{path} [{split}]"
-    try:
-        rows = datasets.load_dataset(name, config, split=split)
-    except (FileNotFoundError, ValueError, ConnectionError) as error:
-        raise DataValidationError(
-            f"{name} (config {config!r}, split {split!r}): cannot load: {error}"
-        ) from error
-    return rows, f"{name} [{split}]"
-
-
-def _check_messages(origin: str, row: int, field: str, value: Any) -> list[dict[str, str]]:
-    if not isinstance(value, list) or not value:
-        raise invalid_value(origin, row, field, "a non-empty list of messages", value)
-    for turn, message in enumerate(value):
-        where = f"{field}[{turn}]"
-        if not isinstance(message, Mapping):
-            raise invalid_value(origin, row, where, "a message {role, content}", message)
-        for key in ("role", "content"):
-            if not isinstance(message.get(key), str):
-                raise invalid_value(
-                    origin, row, f"{where}.{key}", "a string", message.get(key, "<missing>")
-                )
-    return [{"role": m["role"], "content": m["content"]} for m in value]
-
-
-def _check_text(origin: str, row: int, field: str, value: Any, allow_empty: bool) -> str:
-    if not isinstance(value, str) or (not value and not allow_empty):
-        expected = "a string" if allow_empty else "a non-empty string"
-        raise invalid_value(origin, row, field, expected, value)
-    return value
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """One comparison as pipeline text: prompt, chosen, rejected and whether already rendered."""
-
-    prompt: str
-    chosen: str
-    rejected: str
-    rendered: bool
-
-
-def render_conversational(
-    example: dict[str, Any], tokenizer: PreTrainedTokenizerBase, origin: str, row: int
-) -> Rendered:
-    """Chat-template rendering of a validated conversational example (explicit or implicit)."""
-    chosen, rejected = example["chosen"], example["rejected"]
-    if "prompt" not in example:
-        # One conversation that merely starts the other leaves that side no response of its own.
-        for side, mine, other in (("chosen", chosen, rejected), ("rejected", rejected, chosen)):
-            if len(mine) <= len(other) and other[: len(mine)] == mine:
-                raise invalid_value(
-                    origin,
-                    row,
-                    side,
-                    "a response after the shared prompt",
-                    "a conversation the other side starts with",
-                )
-    split = maybe_extract_prompt(example)
-    if not split["prompt"]:
-        raise invalid_value(
-            origin,
-            row,
-            "prompt",
-            "a prompt shared by chosen and rejected (their common leading messages)",
-            "no shared leading message",
-        )
-    for side in ("chosen", "rejected"):
-        if not split[side]:
-            raise invalid_value(
-                origin,
-                row,
-                side,
-                "a response after the shared prompt",
-                "nothing after the prompt",
-            )
-    try:
-        text = apply_chat_template(
-            {"prompt": split["prompt"], "chosen": split["chosen"], "rejected": split["rejected"]},
-            tokenizer,
-        )
-    except ValueError as error:
-        raise invalid_value(
-            origin, row, "prompt", "a prompt the chat template accepts", str(error)
-        ) from error
-    return Rendered(text["prompt"], text["chosen"], text["rejected"], True)
 
 
 @dataclass
@@ -270,7 +152,7 @@ class HfPreferenceSource:
         )
         if self.annotator_column:
             table["annotator"] = [
-                _check_text(origin, row, self.annotator_column, r[self.annotator_column], False)
+                check_text(origin, row, self.annotator_column, r[self.annotator_column], False)
                 for row, r in enumerate(records)
             ]
         if self.stratum_column:
@@ -293,22 +175,22 @@ class HfPreferenceSource:
         chosen, rejected = record[self.chosen_column], record[self.rejected_column]
         if conversational:
             example = {
-                "chosen": _check_messages(origin, row, self.chosen_column, chosen),
-                "rejected": _check_messages(origin, row, self.rejected_column, rejected),
+                "chosen": check_messages(origin, row, self.chosen_column, chosen),
+                "rejected": check_messages(origin, row, self.rejected_column, rejected),
             }
             if explicit:
                 prompt = record[self.prompt_column]
                 if isinstance(prompt, list):
-                    example["prompt"] = _check_messages(origin, row, self.prompt_column, prompt)
+                    example["prompt"] = check_messages(origin, row, self.prompt_column, prompt)
                 else:
                     # A text prompt beside conversations: TRL re-extracts it from the shared turns.
-                    example["prompt"] = _check_text(origin, row, self.prompt_column, prompt, True)
+                    example["prompt"] = check_text(origin, row, self.prompt_column, prompt, True)
             return render_conversational(example, tokenizer, origin, row)
-        chosen = _check_text(origin, row, self.chosen_column, chosen, False)
-        rejected = _check_text(origin, row, self.rejected_column, rejected, False)
+        chosen = check_text(origin, row, self.chosen_column, chosen, False)
+        rejected = check_text(origin, row, self.rejected_column, rejected, False)
         prompt = ""
         if explicit:
-            prompt = _check_text(origin, row, self.prompt_column, record[self.prompt_column], True)
+            prompt = check_text(origin, row, self.prompt_column, record[self.prompt_column], True)
         return Rendered(prompt, chosen, rejected, False)
 
     def _ids(self, records: list[dict[str, Any]], origin: str) -> np.ndarray:
