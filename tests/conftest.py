@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check values, not speed: on a shared 2-core machine one example can take longer
+# than hypothesis' default 200 ms deadline, which would fail a correct test.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
