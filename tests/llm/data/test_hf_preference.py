@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from responserank.atomic_io import write_text_atomic
+from responserank.errors import InputFileError
 from responserank.llm.data.errors import DataValidationError
 from responserank.llm.data.pair_dataset import tokenize_table
 from responserank.llm.data.sources.hf_preference import HfPreferenceSource
@@ -254,8 +255,55 @@ def test_long_comparisons_are_dropped_and_counted(tmp_path, chat_tokenizer):
     rows[1]["chosen"] = [_assistant("word " * 300)]
     path = _write(rows, tmp_path / "prefs.jsonl")
     tables = HfPreferenceSource(path=str(path)).load(chat_tokenizer, 128, 0)
-    assert tables.dropped == {"length_filter": 1}
+    assert tables.dropped == {"identical_pairs": 0, "length_filter": 1}
     assert tables.train["comparison_id"].tolist() == ["row-0", "row-2", "row-3"]
+
+
+def test_identical_pairs_are_dropped_and_counted(tmp_path, chat_tokenizer):
+    rows = _standard_explicit(6)
+    rows[2]["rejected"] = rows[2]["chosen"]
+    rows[4]["rejected"] = rows[4]["chosen"]
+    path = _write(rows, tmp_path / "prefs.jsonl")
+    tables = HfPreferenceSource(path=str(path)).load(chat_tokenizer, 512, 0)
+    assert tables.dropped["identical_pairs"] == 2
+    assert len(tables.train) == 4
+
+
+def test_only_identical_pairs_is_refused_naming_the_step(tmp_path, chat_tokenizer):
+    rows = [{**row, "rejected": row["chosen"]} for row in _standard_explicit(5)]
+    path = _write(rows, tmp_path / "prefs.jsonl")
+    with pytest.raises(
+        DataValidationError, match=r"step 'identical_pairs' left no comparisons \(5 -> 0\)"
+    ):
+        HfPreferenceSource(path=str(path)).load(chat_tokenizer, 512, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("empty.csv", b"", r"empty\.csv.*empty"),
+        ("header.csv", b"prompt,chosen,rejected\n", r"header\.csv.*a header but no data rows"),
+        (
+            "latin1.csv",
+            "prompt,chosen,rejected\nx,caf\u00e9,y\n".encode("latin-1"),
+            r"latin1\.csv: line 2: .*not UTF-8",
+        ),
+        ("semi.csv", b"prompt;chosen;rejected\na;b;c\n", r"semi\.csv: line 1: .*';'-separated"),
+        (
+            "trunc.jsonl",
+            b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n{"prompt": "a", "ch',
+            r"trunc\.jsonl: line 2 is not valid JSON",
+        ),
+        ("bad.parquet", b"not parquet at all", r"bad\.parquet"),
+    ],
+)
+def test_unreadable_local_files_name_the_file_and_the_problem(
+    tmp_path, chat_tokenizer, name, content, expected
+):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match=expected):
+        HfPreferenceSource(path=str(path)).load(chat_tokenizer, 512, 0)
 
 
 def _bad(rows, row, mutate):

@@ -40,6 +40,7 @@ import pandas as pd
 from transformers import PreTrainedTokenizerBase
 from trl.data_utils import is_conversational
 
+from responserank.llm.data.degenerate import drop_identical_pairs
 from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
 from responserank.llm.data.labels import STRENGTHS
 from responserank.llm.data.lengths import fits
@@ -231,13 +232,17 @@ class HfPreferenceSource:
         rows, origin = self._rows(self.split, None)
         train = self._read(rows, origin, tokenizer)
         loaded = len(train)
+        train, identical = drop_identical_pairs(train, origin)
         conversational = int(train["rendered"].sum())
         keep = _fits(tokenizer, train, max_length)
         dropped = int((~keep).sum())
         train = train[keep].reset_index(drop=True)
         if self.eval_split is not None or self.eval_path is not None:
             eval_rows, eval_origin = self._rows(self.eval_split or "train", self.eval_path)
-            test = self._read(eval_rows, eval_origin, tokenizer)
+            test, identical_eval = drop_identical_pairs(
+                self._read(eval_rows, eval_origin, tokenizer), eval_origin
+            )
+            identical += identical_eval
             keep_eval = _fits(tokenizer, test, max_length)
             dropped += int((~keep_eval).sum())
             test = test[keep_eval].reset_index(drop=True)
@@ -250,7 +255,7 @@ class HfPreferenceSource:
         return SourceTables(
             train=train.reset_index(drop=True),
             eval=test.reset_index(drop=True),
-            dropped={"length_filter": dropped},
+            dropped={"identical_pairs": identical, "length_filter": dropped},
             counts={
                 "rows_loaded": loaded,
                 "conversational_rows": conversational,

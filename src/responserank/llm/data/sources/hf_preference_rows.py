@@ -4,7 +4,7 @@ turns them into comparisons is :mod:`responserank.llm.data.sources.hf_preference
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,9 @@ import datasets
 from transformers import PreTrainedTokenizerBase
 from trl.data_utils import apply_chat_template, maybe_extract_prompt
 
+from responserank.errors import InputFileError
 from responserank.llm.data.errors import DataValidationError, invalid_value
+from responserank.reading import read_csv, read_json_lines, read_parquet_table, read_text
 
 FILE_BUILDERS = {
     ".json": "json",
@@ -22,6 +24,9 @@ FILE_BUILDERS = {
     ".csv": "csv",
     ".arrow": "arrow",
 }
+
+
+WHAT = "a preference dataset in one of TRL's layouts"
 
 
 def _load_local(path: Path, split: str) -> datasets.Dataset:
@@ -36,13 +41,43 @@ def _load_local(path: Path, split: str) -> datasets.Dataset:
                     )
                 return loaded[split]
             return loaded
-        return datasets.load_dataset(str(path), split=split)
+        return _load_with_datasets(path, lambda: datasets.load_dataset(str(path), split=split))
     if not path.is_file():
         raise DataValidationError(f"{path}: preference dataset not found")
     builder = FILE_BUILDERS.get(path.suffix)
     if builder is None:
         raise DataValidationError(f"{path}: expected one of {sorted(FILE_BUILDERS)} or a folder")
-    return datasets.load_dataset(builder, data_files=str(path), split="train")
+    _check_readable(path)
+    return _load_with_datasets(
+        path, lambda: datasets.load_dataset(builder, data_files=str(path), split="train")
+    )
+
+
+def _check_readable(path: Path) -> None:
+    """Run the project's reading checks first, so an empty file, a header without rows, bytes
+    that are not UTF-8, a ';'-separated CSV or a truncated JSON-lines line is reported with the
+    file, the line and what was expected instead of a parser traceback from ``datasets``."""
+    if path.suffix == ".csv":
+        read_csv(path, WHAT)
+    elif path.suffix == ".jsonl":
+        read_json_lines(path, WHAT)
+    elif path.suffix == ".json":
+        read_text(path, WHAT)  # JSON or JSON lines: datasets accepts both
+    elif path.suffix == ".parquet":
+        read_parquet_table(path, WHAT)
+
+
+def _load_with_datasets(path: Path, load: Callable[[], datasets.Dataset]) -> datasets.Dataset:
+    """``load()``, with a failure of the ``datasets`` builders turned into an error naming the file."""
+    try:
+        return load()
+    except DataValidationError:
+        raise
+    except Exception as error:  # datasets wraps parser errors in its own exception types
+        cause = error.__cause__ or error
+        raise InputFileError(
+            f"{path}: cannot be read as {WHAT} ({type(cause).__name__}: {cause})"
+        ) from error
 
 
 def load_rows(
