@@ -165,3 +165,14 @@ def test_summary_table_is_computed_from_the_json(finished_run):
     mean, half = mean_ci([0.5, 0.7])
     assert mean == pytest.approx(0.6)
     assert half == pytest.approx(12.706 * 0.1414 / math.sqrt(2), rel=1e-3)
+
+
+def test_summary_refuses_a_size_no_results_file_has(finished_run, capsys):
+    from responserank.synthetic.summary import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main([str(finished_run), "--size", "0.3"])
+    assert stopped.value.code == 2
+    assert "--size 0.3: no results file has that dataset size; sizes present: 0.5, 1.0" in (
+        capsys.readouterr().err
+    )

@@ -149,6 +149,16 @@ def _is_results_file(path: Path) -> bool:
     return True
 
 
+def _sizes(results: dict) -> set[str]:
+    """Every dataset size key some learner of ``results`` has."""
+    return {
+        size
+        for name, learner in results.items()
+        if name not in ("metadata", "dataset_metrics")
+        for size in learner.get("sizes", {})
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results_dir", type=Path, help="folder of <dataset>.json files")
@@ -164,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     files = _results_files(args.results_dir)
     if not files:
         parser.error(f"{args.results_dir}: no results files (<dataset>.json) found")
+    available = sorted({size for path in files for size in _sizes(load_results(path))}, key=float)
+    if args.size not in available:
+        parser.error(
+            f"--size {args.size}: no results file has that dataset size; sizes present: "
+            f"{', '.join(available)}"
+        )
     render = pivot_tables if args.layout == "pivot" else markdown_table
     print(render(files, args.size, args.metrics))
     for path in files:

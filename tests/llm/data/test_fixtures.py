@@ -156,3 +156,11 @@ def test_gpt4_judge_does_not_move_the_other_configs(tmp_path):
         r["chosen"] == b["chosen"] for r, b in zip(judged.to_pylist(), binarized_rows, strict=True)
     ]
     assert 0.5 < np.mean(human_first) < 1.0  # a judge of the same qualities, with its own noise
+
+
+def test_cli_refuses_a_count_below_one(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main([str(tmp_path / "fx"), "--comparisons", "0"])
+    assert stopped.value.code == 2
+    assert "--comparisons must be at least 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "fx").exists()

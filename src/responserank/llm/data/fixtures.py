@@ -367,6 +367,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--format", choices=("parquet", "jsonl"), default="parquet")
     args = parser.parse_args(argv)
+    if args.comparisons < 1:
+        parser.error(f"--comparisons must be at least 1, got {args.comparisons}")
     root = write_multipref_fixture(args.path, args.comparisons, args.seed, args.format)
     print(f"wrote {args.comparisons} comparisons to {root}")
 
