@@ -161,6 +161,16 @@ def _binarized(row: dict[str, Any], quality_a: float, quality_b: float) -> dict[
     a_wins = score > 0 or (score == 0 and quality_a >= quality_b)
     sides = [SIDE[v] for v in votes]
     tie_is_common = sides.count(0) >= max(sides.count(1), sides.count(-1))
+    return _binarized_row(row, a_wins, tie_is_common)
+
+
+def _judged(row: dict[str, Any], perceived: float) -> dict[str, Any]:
+    """A ``*_overall_binarized`` row from one judge's perceived difference q_A - q_B."""
+    return _binarized_row(row, perceived >= 0, abs(perceived) < TIE_THRESHOLD)
+
+
+def _binarized_row(row: dict[str, Any], a_wins: bool, tie_is_common: bool) -> dict[str, Any]:
+    """The ``*_overall_binarized`` schema: both conversations oriented to the winning side."""
     first, second = ("a", "b") if a_wins else ("b", "a")
     return {
         "comparison_id": row["comparison_id"],
@@ -171,21 +181,6 @@ def _binarized(row: dict[str, Any], quality_a: float, quality_b: float) -> dict[
         "rejected": _conversation(row["text"], row[f"completion_{second}"]),
         "rejected_model": row[f"model_{second}"],
         "tie_is_common": bool(tie_is_common),
-    }
-
-
-def _judged(row: dict[str, Any], perceived: float) -> dict[str, Any]:
-    """A ``*_overall_binarized`` row from one judge's perceived difference q_A - q_B."""
-    first, second = ("a", "b") if perceived >= 0 else ("b", "a")
-    return {
-        "comparison_id": row["comparison_id"],
-        "prompt_id": row["prompt_id"],
-        "prompt": row["text"],
-        "chosen": _conversation(row["text"], row[f"completion_{first}"]),
-        "chosen_model": row[f"model_{first}"],
-        "rejected": _conversation(row["text"], row[f"completion_{second}"]),
-        "rejected_model": row[f"model_{second}"],
-        "tie_is_common": bool(abs(perceived) < TIE_THRESHOLD),
     }
 
 
