@@ -27,7 +27,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 LAYOUTS = ("dynamic", "padded")
@@ -40,7 +39,7 @@ def _worker(args: argparse.Namespace) -> dict:
     import torch
     from accelerate import PartialState
     from hydra import compose, initialize_config_dir
-    from transformers import TrainerCallback
+    from step_timer import StepTimer
     from transformers.trainer_utils import IntervalStrategy
 
     from responserank.llm.config import validate
@@ -49,28 +48,6 @@ def _worker(args: argparse.Namespace) -> dict:
     from responserank.llm.models import load_tokenizer
     from responserank.llm.run_lifecycle import RunLifecycle
     from responserank.llm.train import CONFIG_DIR, build_objective, build_trainer
-
-    class StepTimer(TrainerCallback):
-        """Wall time and real tokens of the optimizer steps after the warm-up."""
-
-        def __init__(self, warmup: int) -> None:
-            self.warmup = warmup
-            self.tokens = 0
-            self.padded_tokens = 0
-            self.started: float | None = None
-            self.elapsed = 0.0
-
-        def on_step_begin(self, args, state, control, **kwargs):
-            if state.global_step == self.warmup:
-                if torch.cuda.is_available():
-                    torch.cuda.synchronize()
-                self.started = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            if self.started is not None:
-                self.elapsed = time.perf_counter() - self.started
 
     with tempfile.TemporaryDirectory() as tmp:
         fixture = write_multipref_fixture(Path(tmp) / "multipref", args.comparisons, seed=0)

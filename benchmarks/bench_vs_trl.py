@@ -30,7 +30,6 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 SYSTEMS = ("ours_bt", "ours_rr_agree", "ours_rr_agree_balanced", "trl")
@@ -53,30 +52,6 @@ class Counter:
             self.comparisons += int(inputs["input_ids"].shape[0]) // 2
             self.tokens += int(inputs["attention_mask"].sum())
         return self.step(model, inputs, *args, **kwargs)
-
-
-def _timer(warmup: int):
-    import torch
-    from transformers import TrainerCallback
-
-    class StepTimer(TrainerCallback):
-        def __init__(self) -> None:
-            self.started: float | None = None
-            self.elapsed = 0.0
-
-        def on_step_begin(self, args, state, control, **kwargs):
-            if state.global_step == warmup:
-                if torch.cuda.is_available():
-                    torch.cuda.synchronize()
-                self.started = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            if self.started is not None:
-                self.elapsed = time.perf_counter() - self.started
-
-    return StepTimer()
 
 
 def _prepare(args: argparse.Namespace, tmp: Path) -> dict:
@@ -183,7 +158,9 @@ def _trainer(system: str, setup: dict, args: argparse.Namespace, out: Path):
 def trial(system: str, setup: dict, args: argparse.Namespace, tmp: Path) -> dict:
     trainer = _trainer(system, setup, args, tmp / system)
     counter = Counter(trainer, args.warmup)
-    timer = _timer(args.warmup)
+    from step_timer import StepTimer
+
+    timer = StepTimer(args.warmup)
     trainer.add_callback(timer)
     trainer.train()
     return {

@@ -162,7 +162,8 @@ def comparisons(size: dict, partitioned: bool):
 def run_configuration(trainer_name: str, tuning: str, size: dict, model_dir: Path) -> dict:
     import torch
     from omegaconf import OmegaConf
-    from transformers import TrainerCallback, set_seed
+    from step_timer import StepTimer
+    from transformers import set_seed
 
     from responserank.llm.models import build_reward_model, load_tokenizer
 
@@ -205,28 +206,12 @@ def run_configuration(trainer_name: str, tuning: str, size: dict, model_dir: Pat
         "dataloader_num_workers": 0,
     }
 
-    class StepTimer(TrainerCallback):
-        def __init__(self) -> None:
-            self.durations: list[float] = []
-            self._start = 0.0
-
-        def on_step_begin(self, args, state, control, **kwargs):
-            if cuda:
-                torch.cuda.synchronize()
-            self._start = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if cuda:
-                torch.cuda.synchronize()
-            if state.global_step > size["warmup"]:
-                self.durations.append(time.perf_counter() - self._start)
-
     with tempfile.TemporaryDirectory() as out:
         if trainer_name == "trl":
             trainer = _trl_trainer(model, tokenizer, data, out, common)
         else:
             trainer = _project_trainer(model, tokenizer, data, out, common, trainer_name)
-        timer = StepTimer()
+        timer = StepTimer(size["warmup"])
         trainer.add_callback(timer)
         collate, tokens = trainer.data_collator, []
 
