@@ -130,18 +130,25 @@ def _paired_arrays(baseline: Sequence[float], other: Sequence[float]) -> tuple[n
     return a[keep], b[keep]
 
 
-def _paired_comparison(test: str, a: np.ndarray, b: np.ndarray, **fields: float) -> Comparison:
-    """The descriptive fields of paired samples ``a`` (baseline) and ``b``; ``fields`` the rest."""
-    diff = b - a
-    nan = math.nan
-    described = {
-        "n": int(diff.size),
+def _sample_fields(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Size, mean and sd of the baseline sample ``a`` and the other sample ``b``."""
+    return {
         "n_baseline": int(a.size),
         "n_other": int(b.size),
         "mean_baseline": _mean(a),
         "mean_other": _mean(b),
         "sd_baseline": _sd(a),
         "sd_other": _sd(b),
+    }
+
+
+def _paired_comparison(test: str, a: np.ndarray, b: np.ndarray, **fields: float) -> Comparison:
+    """The descriptive fields of paired samples ``a`` (baseline) and ``b``; ``fields`` the rest."""
+    diff = b - a
+    nan = math.nan
+    described = {
+        "n": int(diff.size),
+        **_sample_fields(a, b),
         "mean_difference": _mean(diff),
         "median_difference": float(np.median(diff)) if diff.size else nan,
         "sd_difference": _sd(diff),
@@ -236,12 +243,7 @@ def welch_t_test(
     nan = math.nan
     common = {
         "n": 0,
-        "n_baseline": int(a.size),
-        "n_other": int(b.size),
-        "mean_baseline": _mean(a),
-        "mean_other": _mean(b),
-        "sd_baseline": _sd(a),
-        "sd_other": _sd(b),
+        **_sample_fields(a, b),
         "mean_difference": _mean(b) - _mean(a),
         "median_difference": nan,
         "sd_difference": nan,
