@@ -24,7 +24,8 @@ What it adds to the Trainer:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,14 +63,6 @@ def pairwise_metrics(margins: torch.Tensor, target: torch.Tensor) -> dict[str, f
     }
 
 
-def oriented_correct(margins: torch.Tensor, target: torch.Tensor) -> tuple[int, int]:
-    """(correct, decided): comparisons whose margin has the side of its target, and those with a
-    side at all (target != 0.5), as in :func:`pairwise_metrics`."""
-    decided = target != 0.5
-    oriented = torch.where(target > 0.5, margins, -margins)[decided]
-    return int((oriented > 0).sum()), int(decided.sum())
-
-
 @dataclass
 class StepMetrics:
     """Training statistics over the micro-batches since the last log (TRL's per-step metrics).
@@ -81,56 +74,54 @@ class StepMetrics:
     process; it restarts from 0 when a run resumes from a checkpoint.
     """
 
-    chosen_sum: float = 0.0
-    rejected_sum: float = 0.0
-    count: int = 0
-    correct: int = 0
-    decided: int = 0
-    tokens: int = 0
-    chosen_min: float = float("inf")
-    chosen_max: float = float("-inf")
-    rejected_min: float = float("inf")
-    rejected_max: float = float("-inf")
-    tokens_seen: int = field(default=0)
+    tokens_seen: int = 0
+    # One micro-batch after another on the training device, read back only at ``summary``, so
+    # the training step waits on no host copy: sums of chosen and rejected rewards, comparisons,
+    # correct, decided, tokens; then -min and max of chosen, -min and max of rejected.
+    window: torch.Tensor | None = None
 
     def add(
-        self, chosen: torch.Tensor, rejected: torch.Tensor, target: torch.Tensor, tokens: int
+        self,
+        chosen: torch.Tensor,
+        rejected: torch.Tensor,
+        target: torch.Tensor,
+        tokens: torch.Tensor | int,
     ) -> None:
-        chosen, rejected = chosen.detach().float(), rejected.detach().float()
-        correct, decided = oriented_correct(chosen - rejected, target.to(chosen.device))
-        self.chosen_sum += float(chosen.sum())
-        self.rejected_sum += float(rejected.sum())
-        self.count += int(chosen.numel())
-        self.correct += correct
-        self.decided += decided
-        self.tokens += tokens
-        self.chosen_min = min(self.chosen_min, float(chosen.min()))
-        self.chosen_max = max(self.chosen_max, float(chosen.max()))
-        self.rejected_min = min(self.rejected_min, float(rejected.min()))
-        self.rejected_max = max(self.rejected_max, float(rejected.max()))
+        chosen, rejected = chosen.detach().double(), rejected.detach().double()
+        target = target.to(chosen.device)
+        decided = target != 0.5
+        oriented = torch.where(target > 0.5, chosen - rejected, rejected - chosen)
+        row = torch.stack(
+            [
+                chosen.sum(),
+                rejected.sum(),
+                torch.full_like(chosen[0], chosen.numel()),
+                ((oriented > 0) & decided).sum().double(),
+                decided.sum().double(),
+                torch.as_tensor(tokens, device=chosen.device).double(),
+                -chosen.min(),
+                chosen.max(),
+                -rejected.min(),
+                rejected.max(),
+            ]
+        )
+        if self.window is None:
+            self.window = row
+        else:
+            self.window = torch.cat(
+                [self.window[:6] + row[:6], torch.maximum(self.window[6:], row[6:])]
+            )
 
     def summary(self, gather) -> dict[str, float]:
         """``gather`` maps a (k,) tensor to the (processes * k,) concatenation of all processes'."""
-        local = torch.tensor(
-            [
-                self.chosen_sum,
-                self.rejected_sum,
-                self.count,
-                self.correct,
-                self.decided,
-                self.tokens,
-                -self.chosen_min,
-                self.chosen_max,
-                -self.rejected_min,
-                self.rejected_max,
-            ],
-            dtype=torch.float64,
-        )
-        every = gather(local).reshape(-1, local.numel())
+        local = self.window
+        if local is None:
+            local = torch.tensor([0.0] * 6 + [-math.inf] * 4, dtype=torch.float64)
+        every = gather(local).reshape(-1, local.numel()).cpu()
         sums, extremes = every[:, :6].sum(dim=0), every[:, 6:].max(dim=0).values
         chosen_sum, rejected_sum, count, correct, decided, tokens = sums.tolist()
-        seen = self.tokens_seen + int(tokens)
-        self.__init__(tokens_seen=seen)  # a fresh window; only the token count carries on
+        self.tokens_seen += int(tokens)
+        self.window = None  # a fresh window; only the token count carries on
         if not count:
             return {"train/tokens_seen": float(self.tokens_seen)}
         margin = (chosen_sum - rejected_sum) / count
@@ -272,7 +263,7 @@ class RewardModelTrainer(Trainer):
         chosen, rejected = self.rewards(model, inputs)
         total = self._loss_sum(chosen, rejected, inputs)
         if model.training:
-            tokens = int(inputs["attention_mask"].sum())
+            tokens = inputs["attention_mask"].sum()
             self.step_metrics.add(chosen, rejected, inputs["target"], tokens)
         if num_items_in_batch is None:
             loss = total / chosen.numel()
