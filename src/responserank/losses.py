@@ -262,12 +262,12 @@ def responserank_loss(
         layout = ranking_layout(rank, group, allow_ties)
 
     order = layout.order
-    sorted_worth = log_worth[order]
+    sorted_worth = log_worth.index_select(0, order)
     suffix = segmented_suffix_logsumexp(sorted_worth, layout.blocks)
     sorted_terms = F.softplus(suffix) - sorted_worth  # log(sum exp + anchor exp(0)) - s_k
     if reduction != "none":
         return _reduce(sorted_terms, reduction, margin.dtype)
-    per_item = torch.empty_like(sorted_terms).index_put((order,), sorted_terms)
+    per_item = torch.empty_like(sorted_terms).index_copy(0, order, sorted_terms)
     return _reduce(per_item, reduction, margin.dtype)
 
 
