@@ -24,9 +24,15 @@ def _run(script: str, *args: str) -> str:
 
 
 def test_loss_benchmark_reports_a_ratio(tmp_path):
-    _run("bench_losses.py", "--sizes", "64", "--out", str(tmp_path))
-    rows = json.loads((tmp_path / "losses.json").read_text())["results"]
-    assert rows and all(row["speedup"] > 0 for row in rows)
+    _run(
+        "bench_losses.py",
+        *("--sizes", "64", "--layout-sizes", "200", "--layout-repeats", "3"),
+        *("--out", str(tmp_path)),
+    )
+    record = json.loads((tmp_path / "losses.json").read_text())
+    assert record["results"] and all(row["speedup"] > 0 for row in record["results"])
+    assert [row["n"] for row in record["suffix_logsumexp"]] == [200]
+    assert record["suffix_logsumexp"][0]["speedup"] > 0
 
 
 def test_drift_diffusion_benchmark_reports_a_ratio(tmp_path):
