@@ -194,7 +194,7 @@ def test_other_devices_take_logcumsumexp_without_a_host_sync():
     on_meta = rl._DenseBlock(
         block.num_rows,
         block.width,
-        *(t.to("meta") for t in (block.rows, block.cols, block.flat, block.flat_reversed)),
+        *(t.to("meta") for t in (block.rows, block.cols, block.flat)),
         None,
     )
     values = torch.zeros(layout.num_items, device="meta", requires_grad=True)

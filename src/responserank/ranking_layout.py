@@ -38,10 +38,9 @@ def _size_buckets(seg_lengths: torch.Tensor) -> list[torch.Tensor | None]:
 class _DenseBlock:
     """Segments laid out as rows of a (num_rows, width) matrix, positions from the segment end.
 
-    ``rows`` and ``cols`` (int64, one per item of the block) place each item; ``flat`` is the same
-    place in the flattened matrix (row * width + col) and ``flat_reversed`` the place with the
-    columns reversed (row * width + width - 1 - col). ``item_mask`` (bool, N) selects the sorted
-    items in this block (None: every item).
+    ``rows`` and ``cols`` (int64, one per item of the block) place each item and ``flat`` is the
+    same place in the flattened matrix (row * width + col). ``item_mask`` (bool, N) selects the
+    sorted items in this block (None: every item).
     """
 
     num_rows: int
@@ -49,7 +48,6 @@ class _DenseBlock:
     rows: torch.Tensor
     cols: torch.Tensor
     flat: torch.Tensor
-    flat_reversed: torch.Tensor
     item_mask: torch.Tensor | None
 
 
@@ -60,10 +58,7 @@ def _dense_block(
     cols: torch.Tensor,
     item_mask: torch.Tensor | None,
 ) -> _DenseBlock:
-    row_start = rows * width
-    return _DenseBlock(
-        num_rows, width, rows, cols, row_start + cols, row_start + (width - 1 - cols), item_mask
-    )
+    return _DenseBlock(num_rows, width, rows, cols, rows * width + cols, item_mask)
 
 
 def _segment_blocks(seg_id: torch.Tensor) -> list[_DenseBlock]:
@@ -100,68 +95,53 @@ def _segment_blocks(seg_id: torch.Tensor) -> list[_DenseBlock]:
 
 
 def smallest_safe_suffix_sum(dtype: torch.dtype) -> float:
-    """tiny / eps of ``dtype`` (2**-970 in float64, 2**-103 in float32): the underflow guard.
+    """tiny / eps of ``dtype`` (2**-970 in float64): the underflow guard of the shifted sums.
 
-    Every shifted suffix sum T_k of :class:`_ShiftedSuffixLogSumExp` must be at least this, or
-    the block falls back to ``torch.logcumsumexp``: a spread of at most -log(tiny / eps) = 672
-    nats in float64 (71.4 in float32) between a segment's maximum and the sum of a suffix. Why
-    this value: a term exp(s_j - m) in the normal range carries a relative rounding error of
-    eps / 2, and one below tiny (subnormal, or flushed to zero) an absolute error under
-    tiny = eps * (tiny / eps); with T_k >= tiny / eps every term is therefore off by at most
-    eps * T_k, and the sum of W terms by at most W * eps * T_k, the order of the summation's own
-    error bound ((W - 1) * eps / 2): underflow costs no accuracy beyond it. In the backward,
-    1 / T_k <= eps / tiny, so the sum of g_k / T_k over a segment stays finite while the
-    segment's sum of |g_k| is below 2**54 (float64; 2**25 in float32), and a gradient
-    exp(s_j - m) * sum_k g_k / T_k whose first factor underflowed is off by at most
+    Every shifted suffix sum T_k of :func:`shifted_suffix_logsumexp` must be at least this, or
+    the block falls back to ``torch.logcumsumexp``; in float64 that allows a spread of up to
+    -log(tiny / eps) = 672 nats between a segment's maximum and the log-sum-exp of one of its
+    suffixes. Why this value: a term exp(s_j - m) in the normal range carries a relative
+    rounding error of eps / 2, and one below tiny (subnormal, or flushed to zero) an absolute
+    error under tiny = eps * (tiny / eps); with T_k >= tiny / eps every term is therefore off by
+    at most eps * T_k, and the sum of W terms by at most W * eps * T_k, the order of the
+    summation's own error bound ((W - 1) * eps / 2): underflow costs no accuracy beyond it. In
+    the backward each g_k / T_k is at most |g_k| * eps / tiny (2**970 |g_k|), so their reversed
+    cumsum stays finite while a segment's sum of |g_k| is below 2**54, and a gradient
+    exp(s_j - m) * sum_{k >= j} g_k / T_k whose first factor underflowed is off by at most
     eps * sum_k |g_k|, one rounding unit of the segment's gradient scale.
     """
     info = torch.finfo(dtype)
     return info.tiny / info.eps
 
 
-class _ShiftedSuffixLogSumExp(torch.autograd.Function):
-    """Suffix log-sum-exp of one dense block by a per-row shift and a cumulative sum.
+def shifted_suffix_logsumexp(values: torch.Tensor, block: _DenseBlock) -> torch.Tensor | None:
+    """Suffix log-sum-exp of one block by a per-row shift and one cumsum, in float64.
 
     Row r (one segment; positions k counted from its end) with values s and maximum m_r:
 
-        T_k = sum_{j <= k} exp(s_j - m_r)         (one cumsum along the rows)
+        T_k = sum_{j <= k} exp(s_j - m_r)         (a cumsum along the row)
         S_k = m_r + log(T_k)
-        dL/ds_j = exp(s_j - m_r) * sum_{k >= j} g_k / T_k,    g = dL/dS
 
-    since dS_k/ds_j = exp(s_j - S_k) for j <= k (the softmax of the suffix), with 1 / T_k taken as
-    exp(m_r - S_k). The backward is a function of the input, the output and the shift, and does
-    not depend on the shift's value (it cancels), so it is itself differentiable: second
-    derivatives are exact. Works in the dtype it is given (the caller passes float64).
-
-    Forward returns (S, safe): ``safe`` is False when some T_k is below
-    :func:`smallest_safe_suffix_sum` or NaN (a NaN or infinite value in the row); the caller then
-    discards S. Column 0 holds each row's smallest T_k (a cumsum of non-negative terms only
-    grows), so the check reads that column alone.
+    The shift is a constant to autograd (S does not depend on it), so the gradient autograd
+    derives is the analytic one, dL/ds_j = exp(s_j - m_r) * sum_{k >= j} g_k / T_k with
+    g = dL/dS (the backward of the cumsum is the reversed cumsum), and second derivatives are
+    exact too. Returned in the dtype of ``values``; None when some T_k is below
+    :func:`smallest_safe_suffix_sum` or NaN (a NaN or infinite value in the row). Column 0 holds
+    each row's smallest T_k (a cumsum of non-negative terms only grows), so the check reads that
+    column alone; it reads one number on the host.
     """
-
-    @staticmethod
-    def forward(ctx, values: torch.Tensor, block: _DenseBlock) -> tuple[torch.Tensor, bool]:
-        row_max = values.new_full((block.num_rows,), float("-inf"))
-        shift = row_max.scatter_reduce_(0, block.rows, values, "amax").index_select(0, block.rows)
-        dense = values.new_zeros(block.num_rows * block.width)
-        dense.index_copy_(0, block.flat, torch.exp(values - shift))
-        suffix_sum = torch.cumsum(dense.view(block.num_rows, block.width), dim=1)
-        safe = float(suffix_sum[:, 0].min()) >= smallest_safe_suffix_sum(values.dtype)
-        out = torch.log(suffix_sum.view(-1).index_select(0, block.flat)) + shift
-        ctx.save_for_backward(values, out, shift)
-        ctx.block = block
-        return out, safe
-
-    @staticmethod
-    def backward(ctx, grad_out: torch.Tensor, _: None) -> tuple[torch.Tensor, None]:
-        values, out, shift = ctx.saved_tensors
-        block = ctx.block
-        # With the columns reversed, the sum over k >= j is a prefix sum.
-        per_suffix = values.new_zeros(block.num_rows * block.width)
-        per_suffix.index_copy_(0, block.flat_reversed, grad_out * torch.exp(shift - out))
-        covering = torch.cumsum(per_suffix.view(block.num_rows, block.width), dim=1)
-        covering = covering.view(-1).index_select(0, block.flat_reversed)
-        return torch.exp(values - shift) * covering, None
+    wide = values.double()
+    with torch.no_grad():
+        row_max = wide.new_full((block.num_rows,), float("-inf"))
+        row_max.scatter_reduce_(0, block.rows, wide, "amax")
+    shift = row_max.index_select(0, block.rows)
+    dense = wide.new_zeros(block.num_rows * block.width)
+    dense.index_copy_(0, block.flat, torch.exp(wide - shift))
+    suffix_sum = torch.cumsum(dense.view(block.num_rows, block.width), dim=1)
+    if not float(suffix_sum[:, 0].detach().min()) >= smallest_safe_suffix_sum(wide.dtype):
+        return None
+    out = torch.log(suffix_sum.view(-1).index_select(0, block.flat)) + shift
+    return out.to(values.dtype)
 
 
 def logcumsumexp_block(values: torch.Tensor, block: _DenseBlock) -> torch.Tensor:
@@ -172,11 +152,11 @@ def logcumsumexp_block(values: torch.Tensor, block: _DenseBlock) -> torch.Tensor
 
 
 def suffix_logsumexp_block(values: torch.Tensor, block: _DenseBlock) -> torch.Tensor:
-    """Suffix log-sum-exp of one block: shifted cumsum in float64 on the CPU, else logcumsumexp."""
+    """Suffix log-sum-exp of one block: shifted cumsum on the CPU unless it underflows."""
     if values.device.type == "cpu":
-        out, safe = _ShiftedSuffixLogSumExp.apply(values.double(), block)
-        if safe:
-            return out.to(values.dtype)
+        out = shifted_suffix_logsumexp(values, block)
+        if out is not None:
+            return out
     return logcumsumexp_block(values, block)
 
 
@@ -187,16 +167,18 @@ def segmented_suffix_logsumexp(values: torch.Tensor, blocks: list[_DenseBlock]) 
     Segments become rows of a dense matrix, positions counted from the segment's end.
 
     On the CPU each row is shifted by its maximum and summed by one cumsum, in float64 whatever
-    the input dtype, with an analytic backward (:class:`_ShiftedSuffixLogSumExp`): torch's
-    ``logcumsumexp`` is a scalar scan there (an exp and a log1p per element, and two more such
-    scans in its backward) and several times slower. Working in float64 keeps the rounding of
-    the shift (an error of eps * |s_j - m| in each exp) out of float32 results: they are the
-    float64 results rounded once, as close to the exact values as ``logcumsumexp`` in float32 and
-    closer in the gradient. A block whose shifted sums would underflow
-    (:func:`smallest_safe_suffix_sum`: more than 672 nats between a segment's maximum and one of
-    its suffix sums, e.g. margins +1e4 and -1e4 in one segment) or that holds a NaN or infinite
-    value is computed by ``torch.logcumsumexp`` instead, which stays finite for any finite
-    values and keeps the NaN semantics of the loss.
+    the input dtype (:func:`shifted_suffix_logsumexp`): torch's ``logcumsumexp`` is a scalar
+    scan there (an exp and a log1p per element, and two more such scans in its backward) and
+    several times slower at the synthetic grid's shape (``benchmarks/bench_losses.py``).
+    Accuracy: the shift costs a rounding error of about eps * |s_j - m_r| in each exp and
+    eps * |log T_k| in each log, in float64 at most 672 eps = 1.5e-13 (absolute in a value S_k,
+    relative in a gradient term; measured gradients land closer to the exact ones than
+    ``logcumsumexp``'s). Float32 inputs get the float64 results rounded once: values as close to
+    the exact ones as ``logcumsumexp`` in float32, gradients closer. A block whose
+    shifted sums would underflow (:func:`smallest_safe_suffix_sum`: more than 672 nats between a
+    segment's maximum and the log-sum-exp of one of its suffixes, e.g. margins +1e4 and -1e4 in
+    one segment) or that holds a NaN or infinite value is computed by ``torch.logcumsumexp``
+    instead, which stays finite for any finite values and keeps the NaN semantics of the loss.
 
     That check reads one number on the host. On other devices, where ``logcumsumexp`` is a
     parallel scan and a host synchronisation every step would stall the device, the blocks always
