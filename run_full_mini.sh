@@ -5,10 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/ensure_venv.sh
 
-for dataset in deterministic_all stochastic drift_diffusion \
-    deterministic_all_no_variability stochastic_no_variability drift_diffusion_no_variability; do
-    python -m responserank.synthetic.experiment_runner dataset="$dataset" num_trials=2 'dataset_sizes=[0.5,1.0]'
-done
+python -m responserank.synthetic.experiment_runner -m \
+    dataset=deterministic_all,stochastic,drift_diffusion,deterministic_all_no_variability,stochastic_no_variability,drift_diffusion_no_variability \
+    num_trials=2 'dataset_sizes=[0.5,1.0]'
 
 python -m responserank.synthetic.analysis.cli find outputs/experiment_runner outputs/mini/results
 python -m responserank.synthetic.analysis.cli collect outputs/mini/results --paths-file outputs/mini/results/experiment_paths.json

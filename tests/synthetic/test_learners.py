@@ -38,13 +38,13 @@ SPEC = DatasetSpec(
 F64 = torch.float64
 
 
-def members_and_inits(sizes=(5, 12, 8), trials=(0, 1)):
+def members_and_inits(sizes=(5, 12, 8), trials=(0, 1), hidden=(16,)):
     members, inits = [], []
     for t in trials:
         trial = generate_trial(SPEC, 42, t)
         for n in sizes:
             members.append(trial.train(n))
-            inits.append(init_mlp(20, (16,), torch_generator(42, "init", t, n)))
+            inits.append(init_mlp(20, hidden, torch_generator(42, "init", t, n)))
     return members, inits
 
 
@@ -66,9 +66,15 @@ LEARNERS = [
 ]
 
 
-@pytest.mark.parametrize("spec", LEARNERS, ids=lambda s: s.name)
+DEPTHS = [
+    LearnerSpec(name="bt_linear", loss="bt", hidden_layers=(), num_epochs=25),
+    LearnerSpec(name="rr_two_hidden", loss="rr", hidden_layers=(8, 4), num_epochs=25),
+]
+
+
+@pytest.mark.parametrize("spec", LEARNERS + DEPTHS, ids=lambda s: s.name)
 def test_ensemble_equals_separate_single_fits(spec):
-    members, inits = members_and_inits()
+    members, inits = members_and_inits(hidden=spec.hidden_layers)
     fit = fit_ensemble(pack_comparisons(members, F64), inits, spec, STRENGTH)
     x = torch.as_tensor(np.random.default_rng(0).random((30, 20)), dtype=F64)
     with torch.no_grad():

@@ -1,10 +1,10 @@
 """Train many independent utility MLPs as one batched ensemble.
 
 All fits of one learner (its trials x dataset sizes) share one tensor program: parameters are
-stacked along a member axis (weights (E, in, out)), every member sees its own comparisons (padded
-to a common length; padding never enters a loss), the per-member losses are summed so that each
-member's gradient is its own, and AdamW (elementwise) updates every member exactly as it would
-alone. Model selection is per member: the weights after the step of the epoch with the lowest
+stacked along a member axis (one (E, P) buffer, see ``mlp.FlatEnsemble``), every member sees its
+own comparisons (padded to a common length; padding never enters a loss), the per-member losses
+are summed so that each member's gradient is its own, and AdamW (elementwise) updates every member
+as it would alone. Model selection is per member: the weights after the step of the epoch with the lowest
 pre-step training loss.
 
 ``fit_single`` is the same fit for one member with a plain ``nn.Sequential`` and a per-fit loop;
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.adamw import adamw
 
 from responserank.losses import (
     bt_loss,
@@ -30,7 +31,7 @@ from responserank.losses import (
     rt_regression_loss,
 )
 from responserank.ranking_layout import ranking_layout
-from responserank.synthetic.mlp import LayerParams, ensemble_forward, stack_members
+from responserank.synthetic.mlp import FlatEnsemble, LayerParams
 from responserank.synthetic.strength import HyperbolicStrength
 
 if TYPE_CHECKING:
@@ -43,14 +44,15 @@ DTYPE = torch.float32
 class PackedComparisons:
     """The training comparisons of E members, padded to a common length ``max_len``.
 
-    ``x`` holds option 1 in rows [0, max_len) and option 2 in rows [max_len, 2 max_len) of each
-    member. The flat tensors (one entry per real comparison, member-major) carry what the losses
-    need; ``index`` locates each comparison in the flattened (E, max_len) margin matrix.
+        ``x`` holds option 1 in rows [0, max_len) and option 2 in rows [max_len, 2 max_len) of each
+        member. The flat tensors (one entry per real comparison, member-major) carry what the losses
+        need; ``index`` locates each comparison in the flattened (E, max_len) margin matrix (None when
+    no member is padded: then that matrix is already the flat margins).
     """
 
     x: torch.Tensor
     max_len: int
-    index: torch.Tensor
+    index: torch.Tensor | None
     member: torch.Tensor
     choice: torch.Tensor
     rt: torch.Tensor
@@ -68,8 +70,8 @@ class PackedComparisons:
 
     def margins(self, utilities: torch.Tensor) -> torch.Tensor:
         """f(x1) - f(x2) per real comparison, from member utilities (E, 2 max_len)."""
-        diff = utilities[:, : self.max_len] - utilities[:, self.max_len :]
-        return diff.reshape(-1).index_select(0, self.index)
+        diff = (utilities[:, : self.max_len] - utilities[:, self.max_len :]).reshape(-1)
+        return diff if self.index is None else diff.index_select(0, self.index)
 
 
 def pack_comparisons(
@@ -94,7 +96,7 @@ def pack_comparisons(
     return PackedComparisons(
         x=x,
         max_len=max_len,
-        index=member * max_len + position,
+        index=None if min(counts) == max_len else member * max_len + position,
         member=member,
         choice=torch.as_tensor(np.concatenate([m["choice"] for m in members]), dtype=torch.bool),
         rt=torch.as_tensor(np.concatenate([m["rt"] for m in members]), dtype=dtype),
@@ -240,42 +242,75 @@ class EnsembleFit:
     best_loss: torch.Tensor
 
 
+class _FusedAdamW:
+    """AdamW on one tensor through torch's functional fused kernel.
+
+    The numbers are those of ``torch.optim.AdamW(fused=True)`` (a test pins them bit for bit);
+    the class is avoided because its first ``step`` imports ``torch._dynamo``, about 3 s of CPU in
+    every process that trains, which dominated small runs and was paid once per grid invocation.
+    """
+
+    def __init__(self, params: torch.Tensor, lr: float, weight_decay: float) -> None:
+        self.params = params
+        self.exp_avg = torch.zeros_like(params)
+        self.exp_avg_sq = torch.zeros_like(params)
+        self.step_count = torch.zeros((), dtype=torch.float32)
+        self.lr = lr
+        self.weight_decay = weight_decay
+
+    def step(self, grad: torch.Tensor) -> None:
+        adamw(
+            [self.params],
+            [grad],
+            [self.exp_avg],
+            [self.exp_avg_sq],
+            [],
+            [self.step_count],
+            fused=True,
+            amsgrad=False,
+            beta1=0.9,
+            beta2=0.999,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            eps=1e-8,
+            maximize=False,
+        )
+
+
 def fit_ensemble(
     batch: PackedComparisons,
     init: Sequence[Sequence[LayerParams]],
     spec: LearnerSpec,
     strength: HyperbolicStrength,
 ) -> EnsembleFit:
-    """Full-batch AdamW for ``spec.num_epochs`` epochs on every member at once."""
+    """Full-batch AdamW for ``spec.num_epochs`` epochs on every member at once.
+
+    Autograd differentiates only the objective (losses -> utilities); the MLPs' backward is
+    ``FlatEnsemble.backward``, checked against autograd by the tests (``fit_single``).
+    """
     if len(init) != batch.num_members:
         raise ValueError(f"{len(init)} initialisations for {batch.num_members} members")
     objective = build_objective(spec, batch, strength)
-    params = [
-        (
-            w.detach().to(batch.dtype).requires_grad_(True),
-            b.detach().to(batch.dtype).requires_grad_(True),
-        )
-        for w, b in stack_members(init)
-    ]
-    flat = [t for layer in params for t in layer]
-    optimizer = torch.optim.AdamW(flat, lr=spec.lr, weight_decay=spec.weight_decay, fused=True)
-    best = [t.detach().clone() for t in flat]
+    ensemble = FlatEnsemble(init, batch.dtype)
+    x_ones = FlatEnsemble.with_ones(batch.x)
+    optimizer = _FusedAdamW(ensemble.params, spec.lr, spec.weight_decay)
+    best = ensemble.params.clone()
     best_loss = torch.full((batch.num_members,), math.inf, dtype=batch.dtype)
     best_epoch = torch.full((batch.num_members,), -1, dtype=torch.int64)
     for epoch in range(spec.num_epochs):
-        optimizer.zero_grad(set_to_none=True)
-        losses = objective(batch.margins(ensemble_forward(params, batch.x)))
-        losses.sum().backward()
-        optimizer.step()
-        with torch.no_grad():
-            pre_step = losses.detach()
-            improved = torch.nonzero(pre_step < best_loss).squeeze(1)
-            if improved.numel():
-                best_loss.index_copy_(0, improved, pre_step.index_select(0, improved))
-                best_epoch.index_fill_(0, improved, epoch)
-                for kept, current in zip(best, flat, strict=True):
-                    kept.index_copy_(0, improved, current.index_select(0, improved))
-    selected = [(best[2 * k], best[2 * k + 1]) for k in range(len(params))]
+        utilities, inputs = ensemble.forward(x_ones)
+        utilities.requires_grad_(True)
+        losses = objective(batch.margins(utilities))
+        (grad_utilities,) = torch.autograd.grad(losses.sum(), utilities)
+        ensemble.backward(inputs, grad_utilities)
+        optimizer.step(ensemble.grad)
+        pre_step = losses.detach()
+        improved = torch.nonzero(pre_step < best_loss).squeeze(1)
+        if improved.numel():
+            best_loss.index_copy_(0, improved, pre_step.index_select(0, improved))
+            best_epoch.index_fill_(0, improved, epoch)
+            best.index_copy_(0, improved, ensemble.params.index_select(0, improved))
+    selected = [(w.contiguous(), b.contiguous()) for w, b in ensemble.layers(best)]
     return EnsembleFit(params=selected, best_epoch=best_epoch, best_loss=best_loss)
 
 

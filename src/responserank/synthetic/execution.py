@@ -140,10 +140,6 @@ def run_tasks(
             run_fit_task(task)
             on_done(task)
         return
-    # The optimizer imports this lazily on first use (seconds of CPU): import it once here, so
-    # that forked workers inherit it instead of each importing it again.
-    import torch._dynamo  # noqa: F401
-
     context = multiprocessing.get_context(worker_start_method())
     before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(
