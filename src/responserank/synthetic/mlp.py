@@ -162,23 +162,30 @@ class FlatEnsemble:
         """
         g = grad_utilities.unsqueeze(1)  # (E, 1, M): the head in row form
         last = len(self._slices) - 1
-        for index in range(last, 0, -1):
-            h = inputs[index]
-            weight = self._param_layers[index][0]
-            grad_weight, grad_bias = self._grad_layers[index]
-            active = torch.sign(h)  # 1 where the ReLU passed its input, else 0
-            if index == last:
-                grad_weight.copy_(torch.bmm(g, h).transpose(1, 2))
-                grad_bias.copy_(g.sum(dim=2))
-                g = active.mul_(weight.transpose(1, 2)).mul_(g.transpose(1, 2))
-            else:
-                grad_weight.copy_(torch.bmm(h.transpose(1, 2), g))
-                grad_bias.copy_(g.sum(dim=1))
-                g = active.mul_(torch.bmm(g, weight.transpose(1, 2)))
         if last == 0:
             self._first_grad.copy_(torch.bmm(g, inputs[0]).transpose(1, 2))
-        else:
-            self._first_grad.copy_(torch.bmm(inputs[0].transpose(1, 2), g))
+            return
+        h, (weight, _) = inputs[last], self._param_layers[last]
+        grad_weight, grad_bias = self._grad_layers[last]
+        grad_weight.copy_(torch.bmm(g, h).transpose(1, 2))
+        grad_bias.copy_(g.sum(dim=2))
+        active = torch.sign(h)  # 1 where the ReLU passed its input, else 0
+        if last == 1:
+            # One hidden layer (the grid's): its g is the rank-one g w^T masked, so
+            # dW_aug[d, j] = w[j] * sum_m x[m, d] g[m] active[m, j]; scaling the narrow input
+            # instead of the wide mask saves two passes over the (E, M, H) activations.
+            scaled = inputs[0] * g.transpose(1, 2)
+            product = torch.bmm(scaled.transpose(1, 2), active)
+            self._first_grad.copy_(product.mul_(weight.transpose(1, 2)))
+            return
+        g = active.mul_(weight.transpose(1, 2)).mul_(g.transpose(1, 2))
+        for index in range(last - 1, 0, -1):
+            h, (weight, _) = inputs[index], self._param_layers[index]
+            grad_weight, grad_bias = self._grad_layers[index]
+            grad_weight.copy_(torch.bmm(h.transpose(1, 2), g))
+            grad_bias.copy_(g.sum(dim=1))
+            g = torch.sign(h).mul_(torch.bmm(g, weight.transpose(1, 2)))
+        self._first_grad.copy_(torch.bmm(inputs[0].transpose(1, 2), g))
 
 
 def _row_times(weight: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
