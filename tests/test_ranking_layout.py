@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from unittest import mock
 
 import pytest
@@ -37,10 +38,6 @@ def _count_fallbacks():
     return mock.patch.object(rl, "logcumsumexp_block", wraps=rl.logcumsumexp_block)
 
 
-def _items_of(block, n: int) -> torch.Tensor:
-    return torch.ones(n, dtype=torch.bool) if block.item_mask is None else block.item_mask
-
-
 @st.composite
 def segmented_values(draw):
     """Segment sizes (many singletons beside long segments give several size buckets), values
@@ -58,33 +55,42 @@ def segmented_values(draw):
     return sizes, values, weight
 
 
+def _unsafe_items(sizes: list[int], values: torch.Tensor) -> torch.Tensor:
+    """Items of segments (in input order) whose shifted sums underflow: the segment's last
+    value lies more than -log(tiny / eps) below its maximum (T_0 = exp(s_last - max))."""
+    limit = math.log(rl.smallest_safe_suffix_sum(torch.float64))
+    flags = []
+    for segment in torch.split(values.double(), sizes):
+        flags.append(torch.full((len(segment),), bool(segment[-1] - segment.max() < limit)))
+    return torch.cat(flags)
+
+
 @settings(max_examples=120, deadline=None)
 @given(segmented_values())
 def test_matches_logcumsumexp_to_rounding(case):
-    """Per block: the fast path agrees with float64 logcumsumexp (float32 inputs: the float64
-    result rounded once), or the block fell back and is logcumsumexp's bit for bit."""
+    """Per segment: the fast path agrees with float64 logcumsumexp (float32 inputs: the float64
+    result rounded once), or the segment's sums underflow and it is logcumsumexp's bit for bit,
+    that segment alone."""
     sizes, values, weight = case
     layout = _layout_of_sizes(sizes)
-    with _count_fallbacks() as fallback:
-        fast = _value_and_grad(values, layout.blocks, weight)
-    fell_back = {id(call.args[1]) for call in fallback.call_args_list}
+    fast = _value_and_grad(values, layout.blocks, weight)
     with _logcumsumexp_everywhere():
         same_dtype = _value_and_grad(values, layout.blocks, weight)
         exact = _value_and_grad(values.double(), layout.blocks, weight.double())
 
+    unsafe = _unsafe_items(sizes, values)
+    for got, want in zip(fast, same_dtype, strict=True):
+        assert torch.equal(got[unsafe], want[unsafe])
     rtol = 1e-12 if values.dtype == torch.float64 else F32_EPS
-    for block in layout.blocks:
-        items = _items_of(block, len(values))
-        if id(block) in fell_back:
-            for got, want in zip(fast, same_dtype, strict=True):
-                assert torch.equal(got[items], want[items])
+    for segment in torch.split(torch.arange(len(values)), sizes):
+        if unsafe[segment[0]]:
             continue
-        value_scale = 1.0 + float(values[items].abs().max())
-        grad_scale = float(weight[items].max())
+        value_scale = 1.0 + float(values[segment].abs().max())
+        grad_scale = float(weight[segment].max())
         for got, want, scale in zip(fast, exact, (value_scale, grad_scale), strict=True):
-            assert torch.isfinite(got[items]).all()
+            assert torch.isfinite(got[segment]).all()
             torch.testing.assert_close(
-                got[items].double(), want[items], rtol=rtol, atol=1e-12 * scale
+                got[segment].double(), want[segment], rtol=rtol, atol=1e-12 * scale
             )
 
 
@@ -114,28 +120,37 @@ def test_moderate_values_take_the_fast_path():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_extreme_values_fall_back_and_stay_finite(dtype):
-    """Margins of +1e4 and -1e4 in one segment underflow the shifted sums: that block alone
-    takes logcumsumexp (bit for bit), the singletons' block keeps the fast path."""
-    sizes = [6] + [1] * 30
+def test_extreme_values_fall_back_per_segment_and_stay_finite(dtype):
+    """Margins of +1e4 and -1e4 in one segment underflow the shifted sums: that segment alone
+    takes logcumsumexp (bit for bit); the segments beside it, in its block and in the
+    singletons' block, keep the fast path and give the bits they give on their own."""
+    sizes = [6, 5] + [1] * 30
     layout = _layout_of_sizes(sizes)
     assert len(layout.blocks) == 2
     values = torch.zeros(sum(sizes), dtype=dtype)
     values[:6] = torch.tensor([1e4, -1e4, 5e3, -3.0, 0.0, -1e4], dtype=dtype)
-    values[6:] = torch.linspace(-1e4, 1e4, 30, dtype=dtype)
+    values[6:11] = torch.tensor([0.5, -1.0, 2.0, 0.0, 1.5], dtype=dtype)
+    values[11:] = torch.linspace(-1e4, 1e4, 30, dtype=dtype)
     weight = torch.ones_like(values)
     with _count_fallbacks() as fallback:
         fast = _value_and_grad(values, layout.blocks, weight)
-    assert [call.args[1] for call in fallback.call_args_list] == [
-        block for block in layout.blocks if block.width == 6
-    ]
+    assert fallback.call_count == 1
     with _logcumsumexp_everywhere():
         reference = _value_and_grad(values, layout.blocks, weight)
-    for got, want in zip(fast, reference, strict=True):
+    alone = _value_and_grad(values[6:11], _layout_of_sizes([5]).blocks, weight[6:11])
+    for got, want, own in zip(fast, reference, alone, strict=True):
         assert torch.isfinite(got).all()
-        assert torch.equal(got, want)
+        assert torch.equal(got[:6], want[:6])
+        assert torch.equal(got[6:11], own)
     # The -1e4 at the segment's end is its own suffix; 5e3 above it adds nothing measurable.
     assert fast[0][5] == -1e4 and fast[0][2] == 5e3
+
+
+def test_a_nan_stays_in_its_segment():
+    values = torch.tensor([0.3, float("nan"), -0.2, 1.0, 0.5], dtype=torch.float64)
+    out, grad = _value_and_grad(values, _layout_of_sizes([3, 2]).blocks, torch.ones(5))
+    assert torch.isnan(out[:3]).any() and torch.isfinite(out[3:]).all()
+    assert torch.isfinite(grad[3:]).all()
 
 
 def test_gradcheck_and_gradgradcheck_on_the_fast_path():

@@ -98,7 +98,7 @@ def smallest_safe_suffix_sum(dtype: torch.dtype) -> float:
     """tiny / eps of ``dtype`` (2**-970 in float64): the underflow guard of the shifted sums.
 
     Every shifted suffix sum T_k of :func:`shifted_suffix_logsumexp` must be at least this, or
-    the block falls back to ``torch.logcumsumexp``; in float64 that allows a spread of up to
+    its row falls back to ``torch.logcumsumexp``; in float64 that allows a spread of up to
     -log(tiny / eps) = 672 nats between a segment's maximum and the log-sum-exp of one of its
     suffixes. Why this value: a term exp(s_j - m) in the normal range carries a relative
     rounding error of eps / 2, and one below tiny (subnormal, or flushed to zero) an absolute
@@ -114,7 +114,27 @@ def smallest_safe_suffix_sum(dtype: torch.dtype) -> float:
     return info.tiny / info.eps
 
 
-def shifted_suffix_logsumexp(values: torch.Tensor, block: _DenseBlock) -> torch.Tensor | None:
+def _shifted_sums(wide: torch.Tensor, block: _DenseBlock, neutral: torch.Tensor | None) -> tuple:
+    """Per-item shift m_r (no gradient) and the (num_rows, width) cumsums T of exp(s - m_r).
+
+    Items where ``neutral`` is True enter as s - m_r = 0 (the cumsum then stays >= 1 and finite
+    there), so that rows computed another way put no inf or NaN into this path's backward.
+    """
+    with torch.no_grad():
+        row_max = wide.new_full((block.num_rows,), float("-inf"))
+        row_max.scatter_reduce_(0, block.rows, wide, "amax")
+        shift = row_max.index_select(0, block.rows)
+        if neutral is not None:
+            shift = torch.where(neutral, 0.0, shift)
+    shifted = wide - shift
+    if neutral is not None:
+        shifted = torch.where(neutral, 0.0, shifted)
+    dense = wide.new_zeros(block.num_rows * block.width)
+    dense.index_copy_(0, block.flat, torch.exp(shifted))
+    return shift, torch.cumsum(dense.view(block.num_rows, block.width), dim=1)
+
+
+def shifted_suffix_logsumexp(values: torch.Tensor, block: _DenseBlock) -> torch.Tensor:
     """Suffix log-sum-exp of one block by a per-row shift and one cumsum, in float64.
 
     Row r (one segment; positions k counted from its end) with values s and maximum m_r:
@@ -125,21 +145,21 @@ def shifted_suffix_logsumexp(values: torch.Tensor, block: _DenseBlock) -> torch.
     The shift is a constant to autograd (S does not depend on it), so the gradient autograd
     derives is the analytic one, dL/ds_j = exp(s_j - m_r) * sum_{k >= j} g_k / T_k with
     g = dL/dS (the backward of the cumsum is the reversed cumsum), and second derivatives are
-    exact too. Returned in the dtype of ``values``; None when some T_k is below
-    :func:`smallest_safe_suffix_sum` or NaN (a NaN or infinite value in the row). Column 0 holds
-    each row's smallest T_k (a cumsum of non-negative terms only grows), so the check reads that
-    column alone; it reads one number on the host.
+    exact too. Returned in the dtype of ``values``.
+
+    A row whose smallest T_k (column 0: a cumsum of non-negative terms only grows) is below
+    :func:`smallest_safe_suffix_sum` or NaN (a NaN or infinite value in the row) takes
+    ``torch.logcumsumexp`` instead, that row alone: every row's result depends on its own
+    values only, whatever else the block holds. The check reads one number on the host.
     """
     wide = values.double()
-    with torch.no_grad():
-        row_max = wide.new_full((block.num_rows,), float("-inf"))
-        row_max.scatter_reduce_(0, block.rows, wide, "amax")
-    shift = row_max.index_select(0, block.rows)
-    dense = wide.new_zeros(block.num_rows * block.width)
-    dense.index_copy_(0, block.flat, torch.exp(wide - shift))
-    suffix_sum = torch.cumsum(dense.view(block.num_rows, block.width), dim=1)
-    if not float(suffix_sum[:, 0].detach().min()) >= smallest_safe_suffix_sum(wide.dtype):
-        return None
+    shift, suffix_sum = _shifted_sums(wide, block, None)
+    unsafe = ~(suffix_sum[:, 0].detach() >= smallest_safe_suffix_sum(wide.dtype))
+    if bool(unsafe.any()):
+        unsafe_item = unsafe.index_select(0, block.rows)
+        shift, suffix_sum = _shifted_sums(wide, block, unsafe_item)
+        fast = torch.log(suffix_sum.view(-1).index_select(0, block.flat)) + shift
+        return torch.where(unsafe_item, logcumsumexp_block(values, block), fast.to(values.dtype))
     out = torch.log(suffix_sum.view(-1).index_select(0, block.flat)) + shift
     return out.to(values.dtype)
 
@@ -152,11 +172,10 @@ def logcumsumexp_block(values: torch.Tensor, block: _DenseBlock) -> torch.Tensor
 
 
 def suffix_logsumexp_block(values: torch.Tensor, block: _DenseBlock) -> torch.Tensor:
-    """Suffix log-sum-exp of one block: shifted cumsum on the CPU unless it underflows."""
+    """Suffix log-sum-exp of one block: shifted cumsum on the CPU (rows that would underflow by
+    ``torch.logcumsumexp``), ``torch.logcumsumexp`` elsewhere."""
     if values.device.type == "cpu":
-        out = shifted_suffix_logsumexp(values, block)
-        if out is not None:
-            return out
+        return shifted_suffix_logsumexp(values, block)
     return logcumsumexp_block(values, block)
 
 
@@ -174,11 +193,12 @@ def segmented_suffix_logsumexp(values: torch.Tensor, blocks: list[_DenseBlock]) 
     eps * |log T_k| in each log, in float64 at most 672 eps = 1.5e-13 (absolute in a value S_k,
     relative in a gradient term; measured gradients land closer to the exact ones than
     ``logcumsumexp``'s). Float32 inputs get the float64 results rounded once: values as close to
-    the exact ones as ``logcumsumexp`` in float32, gradients closer. A block whose
-    shifted sums would underflow (:func:`smallest_safe_suffix_sum`: more than 672 nats between a
-    segment's maximum and the log-sum-exp of one of its suffixes, e.g. margins +1e4 and -1e4 in
-    one segment) or that holds a NaN or infinite value is computed by ``torch.logcumsumexp``
-    instead, which stays finite for any finite values and keeps the NaN semantics of the loss.
+    the exact ones as ``logcumsumexp`` in float32, gradients closer. A segment whose
+    shifted sums would underflow (:func:`smallest_safe_suffix_sum`: more than 672 nats between
+    its maximum and the log-sum-exp of one of its suffixes, e.g. margins +1e4 and -1e4 in one
+    segment) or that holds a NaN or infinite value is computed by ``torch.logcumsumexp``
+    instead, which stays finite for any finite values and keeps the NaN semantics of the loss;
+    the other segments keep the fast path, so a segment's result never depends on the others.
 
     That check reads one number on the host. On other devices, where ``logcumsumexp`` is a
     parallel scan and a host synchronisation every step would stall the device, the blocks always

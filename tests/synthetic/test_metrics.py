@@ -90,6 +90,20 @@ def test_pl_log_likelihood_matches_the_written_out_formula():
         assert got[row] == pytest.approx(reference_pl(pred[row], choice, rt, stratum))
 
 
+def test_pl_log_likelihood_of_a_fit_does_not_depend_on_the_others():
+    """Scored beside fits with extreme margins (whose strata take the loss's fallback path) or
+    alone, a fit gets the same bits."""
+    rng = np.random.default_rng(3)
+    pred = rng.normal(size=(3, 40))
+    pred[1] *= 1e4
+    choice, rt = rng.random((3, 40)) < 0.5, rng.random((3, 40))
+    stratum = rng.integers(0, 4, (3, 40))
+    together = pl_log_likelihood(pred, choice, rt, stratum)
+    for row in range(3):
+        alone = pl_log_likelihood(pred[row : row + 1], choice[row], rt[row], stratum[row])
+        assert together[row] == alone[0]
+
+
 def test_model_metrics_of_a_perfect_model():
     rng = np.random.default_rng(2)
     u1, u2 = rng.normal(size=50), rng.normal(size=50)

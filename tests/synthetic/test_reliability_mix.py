@@ -218,10 +218,11 @@ def test_the_reliability_grid_runs_end_to_end(tmp_path, dataset):
     }
     assert all(len(v) == 2 and all(0 <= x <= 1 for x in v) for v in accuracy.values())
     # The control trains on other comparisons' proxies, so it is a different fit.
-    cells = tmp_path / "cells"
-    proxy = json.loads((cells / "rr_rapl" / "size_1.0" / "trial_0000.json").read_text())
-    control = json.loads((cells / "rr_rapl_proxyperm" / "size_1.0" / "trial_0000.json").read_text())
-    assert proxy["metrics"]["best_train_loss"] != control["metrics"]["best_train_loss"]
+    proxy, control = (
+        results[name]["sizes"]["1.0"]["summary_metrics"]["best_train_loss"][0]["value"]
+        for name in ("rr_rapl", "rr_rapl_proxyperm")
+    )
+    assert proxy != control
 
 
 LEARNERS = ("bt", "rr", "rapl_beta", "rr_rapl", "rr_rapl_proxyperm")

@@ -101,8 +101,52 @@ def test_find_finished_runs_picks_the_latest_finished_run(finished_run):
 def test_collect_names_missing_cells(finished_run, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(finished_run, broken)
-    next(iter((broken / "cells" / "rr").rglob("trial_0001.json"))).unlink()
-    with pytest.raises(FileNotFoundError, match=r"1 of 10 result cells missing.*resume_dir="):
+    next(iter((broken / "cells" / "rr").rglob("trials_0001-0001.json"))).unlink()
+    with pytest.raises(FileNotFoundError, match=r"1 result file\(s\) missing.*resume_dir="):
+        collect_run(broken)
+
+
+def test_one_file_per_work_unit(finished_run):
+    """TINY runs one trial per unit: 2 learners x 2 sizes x 2 units, each listing its fits."""
+    units = sorted((finished_run / "cells").rglob("*.json"))
+    assert [p.relative_to(finished_run / "cells").as_posix() for p in units][:2] == [
+        "bt/size_0.5/trials_0000-0000.json",
+        "bt/size_0.5/trials_0001-0001.json",
+    ]
+    assert len(units) == 8
+    unit = json.loads(units[1].read_text())
+    assert unit["learner"] == "bt" and unit["size"] == "0.5"
+    assert [cell["trial"] for cell in unit["cells"]] == [1]
+    dataset = json.loads((finished_run / "dataset_metrics.json").read_text())
+    assert [t["trial"] for t in dataset["trials"]] == [0, 1]
+
+
+def test_collect_reads_run_directories_of_the_per_trial_layout(finished_run, tmp_path):
+    """Run directories written before work units had one file each still collect (and resume)."""
+    legacy = tmp_path / "legacy"
+    shutil.copytree(finished_run, legacy)
+    for unit in list((legacy / "cells").rglob("trials_*.json")):
+        for cell in json.loads(unit.read_text())["cells"]:
+            (unit.parent / f"trial_{cell['trial']:04d}.json").write_text(json.dumps(cell))
+        unit.unlink()
+    metrics_file = legacy / "dataset_metrics.json"
+    (legacy / "dataset_metrics").mkdir()
+    for entry in json.loads(metrics_file.read_text())["trials"]:
+        (legacy / "dataset_metrics" / f"trial_{entry['trial']:04d}.json").write_text(
+            json.dumps(entry)
+        )
+    metrics_file.unlink()
+    assert collect_run(legacy) == collect_run(finished_run)
+
+
+def test_collect_names_the_file_and_key_of_a_bad_unit(finished_run, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(finished_run, broken)
+    unit = next(iter((broken / "cells" / "rr").rglob("trials_0001-0001.json")))
+    content = json.loads(unit.read_text())
+    content["cells"][0]["trial"] = 7
+    unit.write_text(json.dumps(content))
+    with pytest.raises(ResultsFormatError, match=r"trials_0001-0001.json: key cells: expected"):
         collect_run(broken)
 
 

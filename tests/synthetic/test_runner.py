@@ -80,8 +80,8 @@ def test_cli_overrides_and_byte_identical_results_with_one_and_two_workers(tmp_p
     assert manifest["status"] == "finished"
     assert manifest["sessions"][-1]["num_processes"] == 2
     assert (run_dir / "stochastic.provenance.json").is_file()
-    cells = sorted((run_dir / "cells").rglob("trial_*.json"))
-    assert len(cells) == 3 * 2 * 2  # learners x sizes x trials
+    units = sorted((run_dir / "cells").rglob("trials_*.json"))
+    assert len(units) == 3 * 2 * 2  # learners x sizes x one-trial units
     assert "hit the decision-time cap" in proc.stderr + proc.stdout
 
 
@@ -122,32 +122,27 @@ def test_killed_run_resumes_without_recomputing_finished_units(tmp_path):
         start_new_session=True,
     )
     deadline = time.monotonic() + 180
-    while not list((run_dir / "cells").rglob("trial_*.json")):
+    while not list((run_dir / "cells").rglob("trials_*.json")):
         assert proc.poll() is None, "the run ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no cell was written in time"
+        assert time.monotonic() < deadline, "no work unit was written in time"
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
     assert read_manifest(run_dir)["status"] == "running"
     assert not (run_dir / "deterministic_all.json").exists()
-    cells = {p: _cell_identity(p) for p in (run_dir / "cells").rglob("trial_*.json")}
-    total = 2 * 2 * 4
-    assert 0 < len(cells) < total
-    # A work unit is one learner x one size x two trials: complete ones must be kept as they are.
-    units: dict[tuple[str, str, int], list[Path]] = {}
-    for path in cells:
-        block = int(path.stem.removeprefix("trial_")) // 2
-        units.setdefault((path.parts[-3], path.parts[-2], block), []).append(path)
-    kept = [p for paths in units.values() if len(paths) == 2 for p in paths]
+    # A work unit is one learner x one size x two trials, one file written atomically.
+    kept = {p: _cell_identity(p) for p in (run_dir / "cells").rglob("trials_*.json")}
+    total = 2 * 2 * 2
+    assert 0 < len(kept) < total
 
     resumed = run_cli([f"resume_dir={run_dir}", "execution_backend.num_processes=1"])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert read_manifest(run_dir)["status"] == "finished"
     assert len(read_manifest(run_dir)["sessions"]) == 2
-    for path in kept:
-        assert _cell_identity(path) == cells[path], f"{path} was recomputed"
-    assert len(list((run_dir / "cells").rglob("trial_*.json"))) == total
+    for path, identity in kept.items():
+        assert _cell_identity(path) == identity, f"{path} was recomputed"
+    assert len(list((run_dir / "cells").rglob("trials_*.json"))) == total
 
     reference = run_in_process(overrides, tmp_path / "reference")
     assert (run_dir / "deterministic_all.json").read_bytes() == reference

@@ -61,7 +61,7 @@ def start_runner(run_dir: Path, workers: int, **popen) -> subprocess.Popen:
 
 def wait_for_first_cell(proc: subprocess.Popen, run_dir: Path) -> None:
     deadline = time.monotonic() + 240
-    while not list((run_dir / "cells").rglob("trial_*.json")):
+    while not list((run_dir / "cells").rglob("trials_*.json")):
         assert proc.poll() is None, proc.communicate()[1][-3000:]
         assert time.monotonic() < deadline, "no cell was written in time"
         time.sleep(0.02)

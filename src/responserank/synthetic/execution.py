@@ -1,12 +1,12 @@
 """The grid's unit of work: one learner, one dataset size, one fixed block of trials.
 
-A ``FitTask`` trains its fits (one per trial) as one ensemble and writes one cell file per fit.
+A ``FitTask`` trains its fits (one per trial) as one ensemble and writes their metrics to one file.
 All members of a task have the same number of training comparisons, so the ensemble needs no
 padding.
 Everything a task computes depends only on the task itself (its trials' data and seeds derived
 from the master seed), and every worker runs torch with one thread, so the results are the same
-bytes whichever process runs a task and however many run beside it. A task whose cells are not
-all on disk is recomputed whole, which reproduces the cells that are.
+bytes whichever process runs a task and however many run beside it. A task whose file is not on
+disk is recomputed whole.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from responserank.synthetic.processes import (
     prepare_compute_process,
     worker_start_method,
 )
-from responserank.synthetic.rundir import cell_path, size_key
+from responserank.synthetic.rundir import size_key, unit_done, unit_path
 from responserank.synthetic.strength import HyperbolicStrength
 from responserank.synthetic.trial_data import TrialData
 
@@ -49,9 +49,15 @@ class FitTask:
     master_seed: int
     run_dir: str
 
-    def cell_paths(self) -> list[Path]:
-        key = size_key(self.size)
-        return [cell_path(Path(self.run_dir), self.learner.name, key, t.trial) for t in self.trials]
+    @property
+    def trial_ids(self) -> list[int]:
+        return [t.trial for t in self.trials]
+
+    def unit_file(self) -> Path:
+        return unit_path(Path(self.run_dir), self.learner.name, size_key(self.size), self.trial_ids)
+
+    def done(self) -> bool:
+        return unit_done(Path(self.run_dir), self.learner.name, size_key(self.size), self.trial_ids)
 
     @property
     def num_cells(self) -> int:
@@ -104,20 +110,21 @@ def run_fit_task(task: FitTask) -> int:
         ]
     )
     scores = model_metrics(utilities[:, :t], utilities[:, t:], stacked, null_pairing)
+    cells = []
     for member, trial in enumerate(task.trials):
         metrics = {name: float(values[member]) for name, values in scores.items()}
         metrics["best_epoch"] = int(fit.best_epoch[member])
         metrics["best_train_loss"] = float(fit.best_loss[member])
-        write_json_atomic(
-            cell_path(Path(task.run_dir), task.learner.name, size_key(task.size), trial.trial),
-            {
-                "learner": task.learner.name,
-                "trial": trial.trial,
-                "size": size_key(task.size),
-                "train_size": task.train_size,
-                "metrics": metrics,
-            },
-        )
+        cells.append({"trial": trial.trial, "metrics": metrics})
+    write_json_atomic(
+        task.unit_file(),
+        {
+            "learner": task.learner.name,
+            "size": size_key(task.size),
+            "train_size": task.train_size,
+            "cells": cells,
+        },
+    )
     return task.num_cells
 
 

@@ -4,10 +4,10 @@
         dataset_sizes=[0.5,1.0] learners.bt.num_epochs=100 '+learner@learners.x=rr' '~learners.rr'
     python -m responserank.synthetic.experiment_runner resume_dir=outputs/experiment_runner/...
 
-Each fit is written as a cell file of the run directory as soon as its work unit finishes; a run
-that was interrupted continues with ``resume_dir=<run dir>`` and computes only the work units
-that are not complete. When every cell is there the collected results (``<dataset>.json``) and
-their wall-clock sidecar are written and the manifest says "finished".
+Each work unit's fits are written to one file of the run directory as soon as the unit finishes;
+a run that was interrupted continues with ``resume_dir=<run dir>`` and computes only the work
+units that are not on disk. When every unit is there the collected results (``<dataset>.json``)
+and their wall-clock sidecar are written and the manifest says "finished".
 """
 
 from __future__ import annotations
@@ -159,12 +159,13 @@ def _compute(
         generate_trial(spec, experiment.master_seed, t)
         for t in tqdm(range(experiment.num_trials), desc="generate trials", disable=not progress)
     ]
-    for trial in trials:
-        metrics_file = dataset_metrics_path(run_dir, trial.trial)
-        if not metrics_file.is_file():
+    if not dataset_metrics_path(run_dir).is_file():
+        per_trial = []
+        for trial in trials:
             metrics = dataset_metrics(trial.test())
             metrics["capped_decisions"] = int(trial.capped.sum())
-            write_json_atomic(metrics_file, {"trial": trial.trial, "metrics": metrics})
+            per_trial.append({"trial": trial.trial, "metrics": metrics})
+        write_json_atomic(dataset_metrics_path(run_dir), {"trials": per_trial})
     capped = sum(int(t.capped.sum()) for t in trials)
     decisions = sum(t.capped.size for t in trials)
     cap = getattr(spec.responses, "max_decision_time", None)
@@ -191,7 +192,7 @@ def _compute(
         for block in experiment.trial_blocks()
     ]
     total = sum(t.num_cells for t in tasks)
-    todo = [t for t in tasks if not all(p.is_file() for p in t.cell_paths())]
+    todo = [t for t in tasks if not t.done()]
     reused = total - sum(t.num_cells for t in todo)
     workers = _worker_count(num_processes, len(todo))
     session["num_processes"] = workers

@@ -62,17 +62,6 @@ def calibration_error(prob_first: np.ndarray, choice: np.ndarray) -> np.ndarray:
     return out.reshape(prob_first.shape[:-1])
 
 
-def _pl_log_likelihood_one(
-    pred_diff: np.ndarray, choice: np.ndarray, rt: np.ndarray, stratum: np.ndarray
-) -> float:
-    pred = torch.tensor(np.asarray(pred_diff, dtype=np.float64))
-    oriented = torch.where(torch.tensor(np.asarray(choice, dtype=bool)), pred, -pred)
-    group = torch.tensor(np.asarray(stratum, dtype=np.int64))
-    rank = torch.tensor(np.asarray(rt, dtype=np.float64))
-    terms = responserank_loss(oriented.reshape(1, -1)[0], rank, group, "none")
-    return -float(terms.reshape(1, -1).mean(dim=1)[0])
-
-
 def pl_log_likelihood(
     pred_diff: np.ndarray, choice: np.ndarray, rt: np.ndarray, stratum: np.ndarray
 ) -> np.ndarray:
@@ -81,15 +70,24 @@ def pl_log_likelihood(
     ``pred_diff`` is (E, T); ``choice``, ``rt`` and ``stratum`` are (T,) or (E, T).
     Within each stratum the comparisons are ranked by ascending RT (fastest = strongest) with
     log-worth = the predicted margin of the chosen option; the ResponseRank loss is its negative.
-    Computed fit by fit: the segmented loss over many fits at once can differ in the last bit
-    (its dense layout depends on all groups), and a fit's score must not depend on the others.
+    All fits go through one loss call, each fit's strata as groups of their own: every segment of
+    the loss depends on its own values only, so a fit scores the same bits beside any others.
     """
-    pred = np.asarray(pred_diff, dtype=np.float64)
-    shape = pred.shape
-    choice, rt, stratum = (np.broadcast_to(a, shape) for a in (choice, rt, stratum))
-    return np.array(
-        [_pl_log_likelihood_one(pred[e], choice[e], rt[e], stratum[e]) for e in range(shape[0])]
-    )
+    pred = torch.as_tensor(np.asarray(pred_diff, dtype=np.float64))
+    shape = tuple(pred.shape)
+
+    def per_fit(values: np.ndarray, dtype: type) -> torch.Tensor:
+        return torch.from_numpy(np.array(np.broadcast_to(np.asarray(values, dtype=dtype), shape)))
+
+    chosen_first = per_fit(choice, bool)
+    rank = per_fit(rt, np.float64)
+    strata = per_fit(stratum, np.int64)
+    if strata.numel():
+        strata = strata - strata.min()
+        strata = torch.arange(shape[0]).unsqueeze(1) * (int(strata.max()) + 1) + strata
+    oriented = torch.where(chosen_first, pred, -pred)
+    terms = responserank_loss(oriented.reshape(-1), rank.reshape(-1), strata.reshape(-1), "none")
+    return -terms.reshape(shape).mean(dim=1).numpy()
 
 
 def model_metrics(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,13 @@ from responserank.reading import read_json
 from responserank.synthetic.results_layout import Normalised, normalise_layout
 from responserank.synthetic.rundir import (
     MANIFEST,
-    cell_path,
     dataset_metrics_path,
+    legacy_cell_path,
+    legacy_dataset_metrics_path,
     read_run_config,
     size_key,
+    unit_done,
+    unit_path,
 )
 
 DEFAULT_EXPERIMENT_DIR = Path("outputs/experiment_runner")
@@ -67,28 +70,73 @@ def _entry(value: Any, dataset_metric: bool) -> dict[str, Any]:
     return {"value": value, "type": kind, "dataset_metric": dataset_metric}
 
 
-def _read_cell(path: Path) -> dict[str, Any]:
-    cell = read_json(path, "a cell file of the synthetic runner (an object with 'metrics')")
+def _metrics_of(cell: Any, path: Path, where: str) -> dict[str, Any]:
     if not isinstance(cell, dict) or not isinstance(cell.get("metrics"), dict):
-        raise ValueError(f"{path}: expected an object with a 'metrics' object")
-    return cell
+        raise ResultsFormatError.at(path, where, "expected an object with a 'metrics' object")
+    return cell["metrics"]
 
 
-def _append_metrics(
-    target: dict[str, list], cell_file: Path, dataset_metric: bool, position: int
-) -> None:
-    metrics = _read_cell(cell_file)["metrics"]
-    if position and set(metrics) != set(target):
-        raise ValueError(
-            f"{cell_file}: metrics {sorted(metrics)} differ from the earlier trials' "
-            f"{sorted(target)}"
+def _per_trial_metrics(path: Path, key: str, trials: Sequence[int], what: str) -> list[dict]:
+    """The metrics of ``trials``, in order, from a file holding {key: [{"trial", "metrics"}]}."""
+    loaded = read_json(path, f"{what} (an object with a '{key}' list)")
+    listed = loaded.get(key) if isinstance(loaded, dict) else None
+    if not isinstance(listed, list):
+        raise ResultsFormatError.at(path, key, "expected a list of {'trial', 'metrics'} objects")
+    found = [cell.get("trial") if isinstance(cell, dict) else None for cell in listed]
+    if found != list(trials):
+        shown = f"{found[:3]}{' ...' if len(found) > 3 else ''}"
+        raise ResultsFormatError.at(
+            path, key, f"expected the trials {trials[0]}..{trials[-1]} in order, got {shown}"
         )
-    for name, value in metrics.items():
-        target.setdefault(name, []).append(_entry(value, dataset_metric))
+    return [_metrics_of(cell, path, f"{key}[{i}]") for i, cell in enumerate(listed)]
+
+
+def _legacy_metrics(paths: Sequence[Path]) -> list[dict]:
+    """Metrics from the one-file-per-trial layout of earlier run directories."""
+    return [
+        _metrics_of(read_json(path, "a cell file (an object with 'metrics')"), path, "metrics")
+        for path in paths
+    ]
+
+
+def _append(target: dict[str, list], per_trial: Sequence[dict], dataset_metric: bool) -> None:
+    for metrics in per_trial:
+        if target and set(metrics) != set(target):
+            raise ValueError(
+                f"metrics {sorted(metrics)} differ from the earlier trials' {sorted(target)}"
+            )
+        for name, value in metrics.items():
+            target.setdefault(name, []).append(_entry(value, dataset_metric))
+
+
+def _trial_blocks(num_trials: int, per_block: int) -> list[list[int]]:
+    return [
+        list(range(start, min(start + per_block, num_trials)))
+        for start in range(0, num_trials, per_block)
+    ]
+
+
+def _missing_files(run_dir: Path, record: dict[str, Any], blocks: list[list[int]]) -> list[Path]:
+    missing = []
+    trials = range(int(record["num_trials"]))
+    if not dataset_metrics_path(run_dir).is_file() and not all(
+        legacy_dataset_metrics_path(run_dir, t).is_file() for t in trials
+    ):
+        missing.append(dataset_metrics_path(run_dir))
+    for learner in record["learners"]:
+        for size in record["dataset_sizes"]:
+            key = size_key(float(size))
+            missing += [
+                unit_path(run_dir, learner, key, block)
+                for block in blocks
+                if not unit_done(run_dir, learner, key, block)
+            ]
+    return missing
 
 
 def collect_run(run_dir: Path) -> dict[str, Any]:
-    """The per-dataset results dict of a run, built from its cell files.
+    """The per-dataset results dict of a run, built from its work-unit files (or the per-trial
+    files of run directories written by earlier versions).
 
     Fails with the missing files named when the run is incomplete (resume it first).
     """
@@ -97,19 +145,14 @@ def collect_run(run_dir: Path) -> dict[str, Any]:
     num_trials = int(record["num_trials"])
     learners = list(record["learners"])
     sizes = [float(s) for s in record["dataset_sizes"]]
-    trials = range(num_trials)
+    trials = list(range(num_trials))
+    blocks = _trial_blocks(num_trials, int(record.get("trials_per_chunk", 100)))
 
-    needed = [dataset_metrics_path(run_dir, t) for t in trials] + [
-        cell_path(run_dir, learner, size_key(s), t)
-        for learner in learners
-        for s in sizes
-        for t in trials
-    ]
-    missing = [p for p in needed if not p.is_file()]
+    missing = _missing_files(run_dir, record, blocks)
     if missing:
         raise FileNotFoundError(
-            f"{run_dir}: {len(missing)} of {len(needed)} result cells missing (e.g. "
-            f"{missing[0]}); finish the run with resume_dir={run_dir}"
+            f"{run_dir}: {len(missing)} result file(s) missing (e.g. {missing[0]}); finish the "
+            f"run with resume_dir={run_dir}"
         )
 
     results: dict[str, Any] = {
@@ -122,15 +165,27 @@ def collect_run(run_dir: Path) -> dict[str, Any]:
         },
         "dataset_metrics": {},
     }
-    for t in trials:
-        _append_metrics(results["dataset_metrics"], dataset_metrics_path(run_dir, t), True, t)
+    metrics_file = dataset_metrics_path(run_dir)
+    if metrics_file.is_file():
+        per_trial = _per_trial_metrics(metrics_file, "trials", trials, "the dataset metrics")
+    else:
+        per_trial = _legacy_metrics([legacy_dataset_metrics_path(run_dir, t) for t in trials])
+    _append(results["dataset_metrics"], per_trial, True)
     for learner in learners:
         per_size = {}
         for s in sizes:
+            key = size_key(s)
             summary: dict[str, list] = {}
-            for t in trials:
-                _append_metrics(summary, cell_path(run_dir, learner, size_key(s), t), False, t)
-            per_size[size_key(s)] = {"summary_metrics": summary}
+            for block in blocks:
+                unit = unit_path(run_dir, learner, key, block)
+                if unit.is_file():
+                    cells = _per_trial_metrics(unit, "cells", block, "a work unit's results")
+                else:
+                    cells = _legacy_metrics(
+                        [legacy_cell_path(run_dir, learner, key, t) for t in block]
+                    )
+                _append(summary, cells, False)
+            per_size[key] = {"summary_metrics": summary}
         results[learner] = {"sizes": per_size}
     return results
 

@@ -3,14 +3,15 @@
 <run dir>/
   run_config.yaml          the experiment definition (written once; resume reads it)
   run_manifest.json        status "running" | "finished", timestamps, sessions
-  dataset_metrics/trial_0000.json
-  cells/<learner>/size_<fraction>/trial_0000.json   one finished fit's metrics
+  dataset_metrics.json     per trial: how informative its data are
+  cells/<learner>/size_<fraction>/trials_0000-0099.json   one finished work unit: its fits' metrics
   <dataset>.json           collected results (contract A), written when the run finishes
   <dataset>.provenance.json
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,30 @@ RUN_CONFIG = "run_config.yaml"
 MANIFEST = "run_manifest.json"
 
 
-def cell_path(run_dir: Path, learner: str, size_key: str, trial: int) -> Path:
+def unit_path(run_dir: Path, learner: str, size_key: str, trials: Sequence[int]) -> Path:
+    """The file of one work unit (a learner, a size, a block of consecutive trials)."""
+    name = f"trials_{trials[0]:04d}-{trials[-1]:04d}.json"
+    return Path(run_dir) / "cells" / learner / f"size_{size_key}" / name
+
+
+def legacy_cell_path(run_dir: Path, learner: str, size_key: str, trial: int) -> Path:
+    """One fit's file in run directories written before work units had one file each."""
     return Path(run_dir) / "cells" / learner / f"size_{size_key}" / f"trial_{trial:04d}.json"
 
 
-def dataset_metrics_path(run_dir: Path, trial: int) -> Path:
+def dataset_metrics_path(run_dir: Path) -> Path:
+    return Path(run_dir) / "dataset_metrics.json"
+
+
+def legacy_dataset_metrics_path(run_dir: Path, trial: int) -> Path:
     return Path(run_dir) / "dataset_metrics" / f"trial_{trial:04d}.json"
+
+
+def unit_done(run_dir: Path, learner: str, size_key: str, trials: Sequence[int]) -> bool:
+    """Whether a unit's fits are on disk: its file, or every fit's file of the earlier layout."""
+    return unit_path(run_dir, learner, size_key, trials).is_file() or all(
+        legacy_cell_path(run_dir, learner, size_key, t).is_file() for t in trials
+    )
 
 
 def results_path(run_dir: Path, dataset: str) -> Path:
