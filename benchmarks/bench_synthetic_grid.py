@@ -3,15 +3,24 @@
     python benchmarks/bench_synthetic_grid.py [--baseline-ref REF] [--rounds 2]
         [--datasets ...] [--num-trials 100] [--num-processes N] [--naive-trials 2]
 
-Each round runs ``python -m responserank.synthetic.experiment_runner dataset=<d>`` for the six
-paper datasets (6 x 100 trials x 6 sizes x 6 learners = 21,600 fits with the defaults), exactly
-as a user would, once with the code of ``--baseline-ref`` (extracted with ``git archive`` into a
-temporary folder) and once with the current code, alternating A B A B so that both see the same
-competing load on a shared machine. It reports wall and CPU seconds of each (the runner and all
-its workers; CPU time is the steadier figure under load), the ratio baseline / current, the peak
-resident memory (sum of RSS over the runner and its workers, sampled every 0.2 s; shared pages
-count once per process, so this overstates the footprint) and whether both wrote byte-identical
-results.
+Three variants per round, alternating A B C A B C so that all see the same competing load on a
+shared machine, each exactly as a user would run it:
+
+- ``baseline``: the code of ``--baseline-ref`` (extracted with ``git archive`` into a temporary
+  folder), one ``python -m responserank.synthetic.experiment_runner dataset=<d>`` call per dataset
+  (6 x 100 trials x 6 sizes x 6 learners = 21,600 fits with the defaults);
+- ``current``: the current code, all datasets in one Hydra multirun (``-m dataset=a,b,...``), the
+  README's command for the paper grid;
+- ``current_per_dataset``: the current code, one call per dataset like the baseline, which
+  separates the faster fits from the start-up the multirun saves.
+
+It reports wall and CPU seconds (the runner and all its workers; CPU time is the steadier figure
+under load), the ratios baseline / current, the peak resident memory (sum of RSS over the runner
+and its workers, sampled every 0.2 s; shared pages count once per process, so this overstates the
+footprint), whether the two current variants wrote byte-identical results (they must), and, per
+cell (dataset x learner x size x metric), whether the current results agree with the baseline's
+within the standard error of the baseline mean (``responserank.synthetic.agreement``: a change of
+float rounding moves single trials, never a cell's mean beyond its SE).
 
 The naive baseline is one fit at a time: a plain ``nn.Sequential`` and a per-fit PyTorch loop
 (``ensemble.fit_single``) followed by the same test metrics, in this process. It is timed on a
@@ -40,18 +49,20 @@ from hydra import compose, initialize_config_dir
 import responserank.synthetic.experiment_runner  # noqa: F401 -- registers the config resolver
 from responserank.atomic_io import write_json_atomic, write_text_atomic
 from responserank.seeding import numpy_rng, torch_generator
+from responserank.synthetic.agreement import compare_results, report
 from responserank.synthetic.ensemble import fit_single
 from responserank.synthetic.grid import Experiment
 from responserank.synthetic.metrics import model_metrics
 from responserank.synthetic.mlp import init_mlp, mlp_forward
+from responserank.synthetic.results import load_results
 from responserank.synthetic.rundir import size_key
 from responserank.synthetic.summary import PAPER_DATASETS
 from responserank.synthetic.trial_data import generate_trial
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO_ROOT / "results" / "benchmarks"
-# The runner before the speed work (spawned workers, per-fit scoring): the reference timing.
-BASELINE_REF = "cf8f81d"
+# The runner before the flat-buffer ensemble, the CPU suffix log-sum-exp and the multirun.
+BASELINE_REF = "b6f4875"
 
 
 class TreeMemory:
@@ -108,15 +119,14 @@ def extract_code(ref: str, into: Path) -> Path:
     return into
 
 
-def run_grid(dataset: str, code_root: Path, output_root: Path, args: argparse.Namespace) -> dict:
-    """One runner call with the code under ``code_root``: wall, CPU, peak memory, results."""
+def run_command(args_: list[str], code_root: Path, args: argparse.Namespace) -> dict:
+    """One runner call with the code under ``code_root``: wall and CPU seconds, peak memory."""
     command = [
         sys.executable,
         "-m",
         "responserank.synthetic.experiment_runner",
-        f"dataset={dataset}",
+        *args_,
         f"num_trials={args.num_trials}",
-        f"output_root={output_root}",
         "execution_backend.progress=false",
     ]
     if args.num_processes:
@@ -137,26 +147,42 @@ def run_grid(dataset: str, code_root: Path, output_root: Path, args: argparse.Na
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
-        raise RuntimeError(f"{dataset}: runner failed ({proc.returncode}):\n{stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(args_)}: runner failed ({proc.returncode}):\n{stderr[-3000:]}"
+        )
     # CPU seconds of the runner and its (waited-for) workers: a figure that load hardly changes.
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    (results,) = output_root.glob(f"{dataset}/*/{dataset}.json")
-    return {
-        "dataset": dataset,
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "peak_rss_bytes": memory.peak,
-        "results": results.read_bytes(),
-    }
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_bytes": memory.peak}
 
 
-def run_round(code_root: Path, output_root: Path, args: argparse.Namespace) -> dict:
-    runs = [run_grid(d, code_root, output_root, args) for d in args.datasets]
+def _results_of(output_root: Path, dataset: str) -> Path:
+    (path,) = output_root.rglob(f"{dataset}.json")
+    return path
+
+
+def run_round(variant: str, code_root: Path, output_root: Path, args: argparse.Namespace) -> dict:
+    """One variant's pass over the datasets: per-dataset calls, or one multirun."""
+    if variant == "current":
+        calls = [
+            run_command(
+                ["-m", f"dataset={','.join(args.datasets)}", f"output_root={output_root}"],
+                code_root,
+                args,
+            )
+        ]
+    else:
+        calls = [
+            run_command(
+                [f"dataset={dataset}", f"output_root={output_root / dataset}"], code_root, args
+            )
+            for dataset in args.datasets
+        ]
     return {
-        "wall_s": sum(r["wall_s"] for r in runs),
-        "cpu_s": sum(r["cpu_s"] for r in runs),
-        "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
-        "per_dataset": runs,
+        "wall_s": sum(c["wall_s"] for c in calls),
+        "cpu_s": sum(c["cpu_s"] for c in calls),
+        "peak_rss_bytes": max(c["peak_rss_bytes"] for c in calls),
+        "calls": calls,
+        "results_dir": str(output_root),
     }
 
 
@@ -217,11 +243,38 @@ def _mean(rounds: list[dict], key: str) -> float:
     return float(np.mean([r[key] for r in rounds]))
 
 
+VARIANTS = ("baseline", "current", "current_per_dataset")
+
+
+def _agreement(rounds: dict[str, list[dict]], datasets: list[str]) -> dict:
+    """Byte identity of the two current variants; per-cell agreement of current and baseline."""
+    identical = all(
+        _results_of(Path(a["results_dir"]), d).read_bytes()
+        == _results_of(Path(b["results_dir"]), d).read_bytes()
+        for a, b in zip(rounds["current"], rounds["current_per_dataset"], strict=True)
+        for d in datasets
+    )
+    cells = []
+    for dataset in datasets:
+        old = load_results(_results_of(Path(rounds["baseline"][0]["results_dir"]), dataset))
+        new = load_results(_results_of(Path(rounds["current"][0]["results_dir"]), dataset))
+        cells += compare_results(old, new)
+    return {
+        "current_variants_identical": identical,
+        "cells": len(cells),
+        "within_1_se": sum(c.difference_in_se <= 1 for c in cells),
+        "within_2_se": sum(c.difference_in_se <= 2 for c in cells),
+        "max_difference_in_se": max(c.difference_in_se for c in cells),
+        "bit_identical_trials": sum(c.identical_trials for c in cells),
+        "trials": sum(c.n for c in cells),
+        "report": report(cells, 1.0),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-ref", default=BASELINE_REF)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--output-root", type=Path, default=None)
     parser.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS))
     parser.add_argument("--num-trials", type=int, default=100)
     parser.add_argument("--num-processes", type=int, default=None)
@@ -231,33 +284,21 @@ def main() -> None:
 
     load_before = os.getloadavg()
     torch.set_num_threads(1)
-    rounds: dict[str, list[dict]] = {"baseline": [], "current": []}
+    rounds: dict[str, list[dict]] = {variant: [] for variant in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="bench_synthetic_grid_") as tmp:
         work = Path(tmp)
-        output_root = args.output_root or work / "outputs"
-        roots = {
-            "baseline": extract_code(args.baseline_ref, (work / "baseline")),
-            "current": REPO_ROOT,
-        }
+        baseline_root = extract_code(args.baseline_ref, work / "baseline")
         for index in range(args.rounds):
-            for variant in ("baseline", "current"):
-                outcome = run_round(roots[variant], output_root / f"{variant}_{index}", args)
+            for variant in VARIANTS:
+                root = baseline_root if variant == "baseline" else REPO_ROOT
+                outcome = run_round(variant, root, work / "outputs" / f"{variant}_{index}", args)
                 rounds[variant].append(outcome)
                 print(
                     f"round {index + 1} {variant}: {outcome['wall_s']:.1f} s wall, "
                     f"{outcome['cpu_s']:.1f} s CPU, load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
-    identical = all(
-        run["results"] == reference["results"]
-        for outcome in rounds["baseline"] + rounds["current"]
-        for run, reference in zip(
-            outcome["per_dataset"], rounds["baseline"][0]["per_dataset"], strict=True
-        )
-    )
-    for outcome in rounds["baseline"] + rounds["current"]:
-        for run in outcome["per_dataset"]:
-            del run["results"]
+        agreement = _agreement(rounds, args.datasets)
 
     naive = {}
     if args.naive_trials:
@@ -286,7 +327,7 @@ def main() -> None:
         "mean": grid,
         "ratio_wall": ratio_wall,
         "ratio_cpu": ratio_cpu,
-        "results_identical": identical,
+        "agreement": {k: v for k, v in agreement.items() if k != "report"},
         "peak_rss_bytes": max(o["peak_rss_bytes"] for o in rounds["current"]),
         "num_processes": args.num_processes or "default (usable CPUs)",
         "target_s": 120,
@@ -296,40 +337,46 @@ def main() -> None:
         "platform": platform.platform(),
         "torch": torch.__version__,
     }
+    per_dataset = grid["current_per_dataset"]
     lines = [
         "# Synthetic grid benchmark",
         "",
         f"- grid: {len(args.datasets)} datasets x {args.num_trials} trials x "
         f"{len(experiment.dataset_sizes)} sizes x {len(experiment.learners)} learners = "
-        f"{total_fits:,} fits, {len(args.datasets)} runner call(s) per round with the CLI defaults "
-        f"({record['num_processes']} worker processes), {args.rounds} round(s) A B A B",
-        f"- current code: **{grid['current']['wall_s']:.0f} s** wall "
+        f"{total_fits:,} fits with the CLI defaults ({record['num_processes']} worker "
+        f"processes), {args.rounds} round(s) of the three variants in turn",
+        f"- current code, one multirun: **{grid['current']['wall_s']:.0f} s** wall "
         f"({grid['current']['wall_s'] / 60:.1f} min; target <= 2 min), "
         f"{grid['current']['cpu_s']:.0f} s CPU; peak memory (sum of RSS over the runner and "
         f"its workers) {record['peak_rss_bytes'] / 2**20:.0f} MiB",
-        f"- baseline `{args.baseline_ref}`: {grid['baseline']['wall_s']:.0f} s wall, "
-        f"{grid['baseline']['cpu_s']:.0f} s CPU",
-        f"- ratio baseline / current: **{ratio_wall:.2f}x** wall, **{ratio_cpu:.2f}x** CPU",
-        f"- results byte-identical between baseline and current: **{identical}**",
+        f"- current code, one call per dataset: {per_dataset['wall_s']:.0f} s wall, "
+        f"{per_dataset['cpu_s']:.0f} s CPU",
+        f"- baseline `{args.baseline_ref}`, one call per dataset: "
+        f"{grid['baseline']['wall_s']:.0f} s wall, {grid['baseline']['cpu_s']:.0f} s CPU",
+        f"- ratio baseline / current: **{ratio_wall:.2f}x** wall, **{ratio_cpu:.2f}x** CPU "
+        f"(per-dataset calls: {grid['baseline']['wall_s'] / per_dataset['wall_s']:.2f}x wall, "
+        f"{grid['baseline']['cpu_s'] / per_dataset['cpu_s']:.2f}x CPU)",
+        "- the two current variants wrote byte-identical results: "
+        f"**{agreement['current_variants_identical']}**",
+        f"- current against baseline, per cell (dataset x learner x size x metric, "
+        f"{agreement['cells']} cells): {agreement['within_1_se']} within 1 SE of the baseline "
+        f"mean, {agreement['within_2_se']} within 2 SE, largest "
+        f"{agreement['max_difference_in_se']:.2f} SE; {agreement['bit_identical_trials']} of "
+        f"{agreement['trials']} trial values bit-identical",
         f"- load average (1/5/15 min) before {load_before[0]:.1f}/{load_before[1]:.1f}/"
         f"{load_before[2]:.1f}, after {load_after[0]:.1f}/{load_after[1]:.1f}/{load_after[2]:.1f}"
         f" ({os.cpu_count()} cores; above {os.cpu_count()} the machine was shared)",
         "",
-        "| round | variant | " + " | ".join(args.datasets) + " | total wall s | total CPU s |",
-        "|---|---|" + "---|" * (len(args.datasets) + 2),
+        "| round | " + " | ".join(VARIANTS) + " |",
+        "|---|" + "---|" * len(VARIANTS),
     ]
     for index in range(args.rounds):
-        for variant in ("baseline", "current"):
-            outcome = rounds[variant][index]
-            cells = " | ".join(
-                f"{r['wall_s']:.0f} / {r['cpu_s']:.0f}" for r in outcome["per_dataset"]
-            )
-            lines.append(
-                f"| {index + 1} | {variant} | {cells} | {outcome['wall_s']:.0f} | "
-                f"{outcome['cpu_s']:.0f} |"
-            )
-    lines.append("")
-    lines.append("Per dataset: wall s / CPU s.")
+        cells = " | ".join(
+            f"{rounds[v][index]['wall_s']:.0f} / {rounds[v][index]['cpu_s']:.0f}" for v in VARIANTS
+        )
+        lines.append(f"| {index + 1} | {cells} |")
+    lines += ["", "Wall s / CPU s per round.", "", "Agreement per dataset:", ""]
+    lines.append(agreement["report"])
     if naive:
         fits = sum(b["fits"] for b in naive.values())
         naive_s = sum(b["mean_s_per_fit"] * b["fits"] for b in naive.values())
@@ -352,8 +399,8 @@ def main() -> None:
     write_json_atomic(args.out_dir / "synthetic_grid.json", record)
     write_text_atomic(args.out_dir / "synthetic_grid.md", "\n".join(lines))
     print("\n".join(lines))
-    if not identical:
-        sys.exit("error: the current code wrote different results than the baseline")
+    if not agreement["current_variants_identical"]:
+        sys.exit("error: the multirun and the per-dataset calls wrote different results")
 
 
 if __name__ == "__main__":

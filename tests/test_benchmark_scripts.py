@@ -110,7 +110,10 @@ def test_synthetic_grid_benchmark_compares_with_the_earlier_runner(tmp_path):
         *("--naive-trials", "1", "--num-processes", "1", "--out-dir", str(tmp_path)),
     )
     record = json.loads((tmp_path / "synthetic_grid.json").read_text())
-    assert record["results_identical"] is True
+    agreement = record["agreement"]
+    assert agreement["current_variants_identical"] is True
+    assert agreement["cells"] > 0
     assert record["ratio_cpu"] > 0 and record["ratio_wall"] > 0
-    assert [len(record["rounds"][v]) for v in ("baseline", "current")] == [1, 1]
-    assert "ratio baseline / current" in stdout
+    variants = ("baseline", "current", "current_per_dataset")
+    assert [len(record["rounds"][v]) for v in variants] == [1, 1, 1]
+    assert "ratio baseline / current" in stdout and "within 1 SE" in stdout
