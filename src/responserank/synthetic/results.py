@@ -99,11 +99,14 @@ def _legacy_metrics(paths: Sequence[Path]) -> list[dict]:
     ]
 
 
-def _append(target: dict[str, list], per_trial: Sequence[dict], dataset_metric: bool) -> None:
+def _append(
+    target: dict[str, list], per_trial: Sequence[dict], dataset_metric: bool, source: Path
+) -> None:
     for metrics in per_trial:
         if target and set(metrics) != set(target):
-            raise ValueError(
-                f"metrics {sorted(metrics)} differ from the earlier trials' {sorted(target)}"
+            raise ResultsFormatError(
+                f"{source}: metrics {sorted(metrics)} differ from the earlier trials' "
+                f"{sorted(target)}"
             )
         for name, value in metrics.items():
             target.setdefault(name, []).append(_entry(value, dataset_metric))
@@ -169,8 +172,9 @@ def collect_run(run_dir: Path) -> dict[str, Any]:
     if metrics_file.is_file():
         per_trial = _per_trial_metrics(metrics_file, "trials", trials, "the dataset metrics")
     else:
+        metrics_file = legacy_dataset_metrics_path(run_dir, 0).parent
         per_trial = _legacy_metrics([legacy_dataset_metrics_path(run_dir, t) for t in trials])
-    _append(results["dataset_metrics"], per_trial, True)
+    _append(results["dataset_metrics"], per_trial, True, metrics_file)
     for learner in learners:
         per_size = {}
         for s in sizes:
@@ -181,10 +185,11 @@ def collect_run(run_dir: Path) -> dict[str, Any]:
                 if unit.is_file():
                     cells = _per_trial_metrics(unit, "cells", block, "a work unit's results")
                 else:
+                    unit = unit.parent
                     cells = _legacy_metrics(
                         [legacy_cell_path(run_dir, learner, key, t) for t in block]
                     )
-                _append(summary, cells, False)
+                _append(summary, cells, False, unit)
             per_size[key] = {"summary_metrics": summary}
         results[learner] = {"sizes": per_size}
     return results
