@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect = commands.add_parser(
         "collect",
         help="aggregate runs into CACHE_DIR/<dataset>.json",
-        description="Aggregate the cell files of each run into one results file per dataset, "
+        description="Aggregate the work-unit files of each run into one results file per dataset, "
         "CACHE_DIR/<dataset>.json (byte-reproducible for a given master seed). Runs come from "
         "--paths-file, from RUN_DIR arguments, or both.",
     )
