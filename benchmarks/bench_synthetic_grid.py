@@ -49,7 +49,7 @@ from hydra import compose, initialize_config_dir
 import responserank.synthetic.experiment_runner  # noqa: F401 -- registers the config resolver
 from responserank.atomic_io import write_json_atomic, write_text_atomic
 from responserank.seeding import numpy_rng, torch_generator
-from responserank.synthetic.agreement import compare_results, report
+from responserank.synthetic.agreement import GridAgreement, compare_results, report
 from responserank.synthetic.ensemble import fit_single
 from responserank.synthetic.grid import Experiment
 from responserank.synthetic.metrics import model_metrics
@@ -254,11 +254,14 @@ def _agreement(rounds: dict[str, list[dict]], datasets: list[str]) -> dict:
         for a, b in zip(rounds["current"], rounds["current_per_dataset"], strict=True)
         for d in datasets
     )
-    cells = []
+    cells, missing = [], []
     for dataset in datasets:
-        old = load_results(_results_of(Path(rounds["baseline"][0]["results_dir"]), dataset))
-        new = load_results(_results_of(Path(rounds["current"][0]["results_dir"]), dataset))
-        cells += compare_results(old, new)
+        old = _results_of(Path(rounds["baseline"][0]["results_dir"]), dataset)
+        new = _results_of(Path(rounds["current"][0]["results_dir"]), dataset)
+        found = compare_results(load_results(old), load_results(new), old, new)
+        cells += found.cells
+        missing += found.missing
+    grid = GridAgreement(cells, missing, [])
     return {
         "current_variants_identical": identical,
         "cells": len(cells),
@@ -267,7 +270,8 @@ def _agreement(rounds: dict[str, list[dict]], datasets: list[str]) -> dict:
         "max_difference_in_se": max(c.difference_in_se for c in cells),
         "bit_identical_trials": sum(c.identical_trials for c in cells),
         "trials": sum(c.n for c in cells),
-        "report": report(cells, 1.0),
+        "missing": missing,
+        "report": report(grid, 1.0),
     }
 
 

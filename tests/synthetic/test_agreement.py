@@ -57,7 +57,9 @@ def _new_dir(old_dir, tmp_path, edit=None):
 
 
 def test_identical_grids_agree_in_every_cell(old_dir, tmp_path):
-    cells = compare_dirs(old_dir, _new_dir(old_dir, tmp_path))
+    grid = compare_dirs(old_dir, _new_dir(old_dir, tmp_path))
+    assert grid.missing == [] and grid.agrees(1.0)
+    cells = grid.cells
     assert {c.metric for c in cells} >= {"choice_accuracy", "best_train_loss"}
     assert all(c.difference == 0 and c.identical_trials == c.n == 4 for c in cells)
 
@@ -70,8 +72,8 @@ def test_a_shift_is_measured_in_standard_errors_of_the_old_mean(old_dir, tmp_pat
     def shift_first_trial(entries):
         entries[0]["value"] += 4 * se  # moves the mean by 4 SE / 4 trials = 1 SE
 
-    cells = compare_dirs(old_dir, _new_dir(old_dir, tmp_path, shift_first_trial))
-    (cell,) = [c for c in cells if (c.learner, c.size, c.metric) == CELL]
+    grid = compare_dirs(old_dir, _new_dir(old_dir, tmp_path, shift_first_trial))
+    (cell,) = [c for c in grid.cells if (c.learner, c.size, c.metric) == CELL]
     assert cell.difference == pytest.approx(se)
     assert cell.difference_in_se == pytest.approx(1.0)
     assert cell.identical_trials == 3
@@ -97,9 +99,9 @@ def test_cli_exits_0_on_agreement_and_2_on_unusable_input(old_dir, tmp_path, cap
     assert stop.value.code == 0
 
     with pytest.raises(SystemExit) as stop:
-        main([str(old_dir), str(tmp_path / "empty")])
+        main([str(old_dir), str(tmp_path / "absent")])
     assert stop.value.code == 2
-    assert "no results file with common cells" in capsys.readouterr().err
+    assert "absent: folder not found" in capsys.readouterr().err
 
     fewer = tmp_path / "fewer"
     fewer.mkdir()
@@ -109,4 +111,48 @@ def test_cli_exits_0_on_agreement_and_2_on_unusable_input(old_dir, tmp_path, cap
     with pytest.raises(SystemExit) as stop:
         main([str(old_dir), str(fewer)])
     assert stop.value.code == 2
-    assert "4 trials in the old results, 3 in the new" in capsys.readouterr().err
+    assert "3 trials, 4 in" in capsys.readouterr().err
+
+
+def test_what_the_reference_has_must_be_there(old_dir, tmp_path, capsys):
+    """A learner, size or whole dataset of the reference that the other grid lacks is a
+    failure, not a smaller comparison."""
+    results = json.loads((old_dir / NAME).read_text())
+    del results["bt"]["sizes"]["1.0"]["summary_metrics"]["choice_accuracy"]
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    (fewer / NAME).write_text(json.dumps(results))
+    grid = compare_dirs(old_dir, fewer)
+    assert grid.missing == [f"{NAME[:-5]}.bt.sizes.1.0.choice_accuracy"]
+    assert not grid.agrees(1.0)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (old_dir / "extra.json").write_text((old_dir / NAME).read_text())
+    try:
+        with pytest.raises(SystemExit) as stop:
+            main([str(old_dir), str(_new_dir(old_dir, tmp_path))])
+    finally:
+        (old_dir / "extra.json").unlink()
+    assert stop.value.code == 1
+    assert "missing: extra.json (the whole dataset" in capsys.readouterr().out
+
+
+def test_other_json_files_are_listed_not_compared(old_dir, tmp_path, capsys):
+    new = _new_dir(old_dir, tmp_path)
+    (new / "reliability_sweep.json").write_text(json.dumps({"cells": [], "dataset": "x"}))
+    with pytest.raises(SystemExit) as stop:
+        main([str(old_dir), str(new)])
+    assert stop.value.code == 0
+    assert "not compared: " in capsys.readouterr().out
+
+
+def test_files_of_different_experiments_are_refused(old_dir, tmp_path, capsys):
+    new = _new_dir(old_dir, tmp_path)
+    results = json.loads((new / NAME).read_text())
+    results["metadata"]["master_seed"] = 7
+    (new / NAME).write_text(json.dumps(results))
+    with pytest.raises(SystemExit) as stop:
+        main([str(old_dir), str(new)])
+    assert stop.value.code == 2
+    assert "metadata.master_seed is 7" in capsys.readouterr().err
