@@ -149,6 +149,11 @@ def test_collect_names_the_file_and_key_of_a_bad_unit(finished_run, tmp_path):
     with pytest.raises(ResultsFormatError, match=r"trials_0001-0001.json: key cells: expected"):
         collect_run(broken)
 
+    swapped = broken / "cells" / "bt" / "size_1.0" / "trials_0001-0001.json"
+    unit.write_text(swapped.read_text())  # bt's numbers in rr's place
+    with pytest.raises(ResultsFormatError, match=r"rr/size_1.0/trials_0001-0001.json: key learner"):
+        collect_run(broken)
+
     content["cells"][0].update(trial=1, metrics={"only_this": 1.0})
     unit.write_text(json.dumps(content))
     with pytest.raises(ResultsFormatError, match=r"trials_0001-0001.json: metrics \['only_this'\]"):

@@ -76,9 +76,22 @@ def _metrics_of(cell: Any, path: Path, where: str) -> dict[str, Any]:
     return cell["metrics"]
 
 
-def _per_trial_metrics(path: Path, key: str, trials: Sequence[int], what: str) -> list[dict]:
-    """The metrics of ``trials``, in order, from a file holding {key: [{"trial", "metrics"}]}."""
+def _per_trial_metrics(
+    path: Path,
+    key: str,
+    trials: Sequence[int],
+    what: str,
+    labels: Mapping[str, str] | None = None,
+) -> list[dict]:
+    """The metrics of ``trials``, in order, from a file holding {key: [{"trial", "metrics"}]}
+    and the given ``labels`` (e.g. the learner and size a work unit was computed for)."""
     loaded = read_json(path, f"{what} (an object with a '{key}' list)")
+    for label, expected in (labels or {}).items():
+        found = loaded.get(label) if isinstance(loaded, dict) else None
+        if found != expected:
+            raise ResultsFormatError.at(
+                path, label, f"expected {expected!r} (the file's place in the run), got {found!r}"
+            )
     listed = loaded.get(key) if isinstance(loaded, dict) else None
     if not isinstance(listed, list):
         raise ResultsFormatError.at(path, key, "expected a list of {'trial', 'metrics'} objects")
@@ -183,7 +196,13 @@ def collect_run(run_dir: Path) -> dict[str, Any]:
             for block in blocks:
                 unit = unit_path(run_dir, learner, key, block)
                 if unit.is_file():
-                    cells = _per_trial_metrics(unit, "cells", block, "a work unit's results")
+                    cells = _per_trial_metrics(
+                        unit,
+                        "cells",
+                        block,
+                        "a work unit's results",
+                        {"learner": learner, "size": key},
+                    )
                 else:
                     unit = unit.parent
                     cells = _legacy_metrics(
