@@ -4,6 +4,7 @@ interrupted run, and bad input failing before any work."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,8 +157,41 @@ def test_resume_refuses_overrides_that_change_the_experiment(tmp_path):
     assert experiment.dataset.name == "stochastic"  # the stored one, not the default dataset
     with pytest.raises(ConfigError, match="drop the override"):
         resolve_experiment(cfg, run_dir, [f"resume_dir={run_dir}", "num_trials=5"])
-    with pytest.raises(ConfigError, match="already holds a run"):
+    with pytest.raises(ConfigError, match="already holds a run of another experiment"):
         resolve_experiment(compose_config(TINY), run_dir, [])
+    # The same command again continues the run in that folder.
+    again = resolve_experiment(compose_config(TINY + README_OVERRIDES), run_dir, [])
+    assert again.to_record() == experiment.to_record()
+
+
+def test_a_multirun_with_a_fixed_folder_continues_when_run_again(tmp_path):
+    """Stopped after its first job, the same multirun command finishes the rest: the finished
+    job is not recomputed, the missing one runs."""
+    sweep = tmp_path / "sweep"
+    command = [
+        "-m",
+        "dataset=deterministic_all,stochastic",
+        *TINY,
+        "~learners.rr_pooled",
+        "~learners.rr_perm",
+        "~learners.rt_regression_perm",
+        "learners.bt.num_epochs=3",
+        "learners.rr.num_epochs=3",
+        "learners.rt_regression.num_epochs=3",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    first = run_cli(command)
+    assert first.returncode == 0, first.stderr[-3000:]
+    finished = sweep / "0_deterministic_all" / "deterministic_all.json"
+    units = {p: _cell_identity(p) for p in (sweep / "0_deterministic_all").rglob("trials_*")}
+    shutil.rmtree(sweep / "1_stochastic")  # as if stopped before the second job
+    again = run_cli(command)
+    assert again.returncode == 0, again.stderr[-3000:]
+    (log_file,) = (sweep / "0_deterministic_all").glob("*.log")
+    assert "holds this experiment already: continuing it" in log_file.read_text()
+    assert all(_cell_identity(p) == identity for p, identity in units.items())
+    assert finished.is_file() and (sweep / "1_stochastic" / "stochastic.json").is_file()
+    assert read_manifest(sweep / "1_stochastic")["status"] == "finished"
 
 
 def test_bad_input_fails_on_the_command_line_before_any_work(tmp_path):

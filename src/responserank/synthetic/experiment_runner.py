@@ -73,12 +73,19 @@ def _now() -> str:
 def resolve_experiment(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> Experiment:
     """The experiment of this invocation: from the config, or the stored one when resuming."""
     if cfg.get("resume_dir") is None:
+        requested = Experiment.from_config(cfg)
         if (run_dir / RUN_CONFIG).exists():
-            raise ConfigError(
-                f"{run_dir} already holds a run; continue it with resume_dir={run_dir} or "
-                "choose another hydra.run.dir"
-            )
-        return Experiment.from_config(cfg)
+            stored = Experiment.from_config(read_run_config(run_dir))
+            if stored.to_record() != requested.to_record():
+                raise ConfigError(
+                    f"{run_dir} already holds a run of another experiment; continue that one "
+                    f"with resume_dir={run_dir} or choose another hydra.run.dir / "
+                    "hydra.sweep.dir"
+                )
+            # The same command into the same folder (a multirun given a fixed hydra.sweep.dir,
+            # run again after an interruption) continues the run there.
+            log.info("%s holds this experiment already: continuing it", run_dir)
+        return requested
     if not (run_dir / RUN_CONFIG).is_file():
         raise ConfigError(f"resume_dir={run_dir}: no {RUN_CONFIG} there, not a run directory")
     changing = [o for o in overrides if not o.lstrip("+~").startswith(RESUME_SAFE_OVERRIDES)]
