@@ -136,3 +136,22 @@ def test_help_documents_every_command():
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         main(["generate", "--help"])
     assert "--usetex" in out.getvalue()
+
+
+def test_collect_keeps_a_results_file_of_another_grid_unless_told(experiment_dir, tmp_path):
+    """A newer run of a smaller grid must not silently replace a dataset's results file."""
+    run_dir = next(experiment_dir.rglob(f"{DATASET}.json")).parent
+    cache = tmp_path / "cache"
+    run_cli(["collect", str(cache), str(run_dir)])
+    larger = json.loads((cache / f"{DATASET}.json").read_text())
+    larger["metadata"]["num_trials"] = 100
+    (cache / f"{DATASET}.json").write_text(json.dumps(larger))
+    before = (cache / f"{DATASET}.json").read_bytes()
+
+    output = run_cli(["collect", str(cache), str(run_dir)], 2)
+    assert "holds another grid" in output and "num_trials 100 there, 2 in the run" in output
+    assert "--replace" in output
+    assert (cache / f"{DATASET}.json").read_bytes() == before
+
+    run_cli(["collect", str(cache), str(run_dir), "--replace"])
+    assert json.loads((cache / f"{DATASET}.json").read_text())["metadata"]["num_trials"] == 2

@@ -19,7 +19,12 @@ from responserank.atomic_io import write_bytes_atomic, write_json_atomic
 from responserank.cli_errors import report
 from responserank.reading import read_json
 from responserank.synthetic.analysis.generate import generate
-from responserank.synthetic.results import collect_run, find_finished_runs, write_results
+from responserank.synthetic.results import (
+    collect_run,
+    find_finished_runs,
+    load_results,
+    write_results,
+)
 from responserank.synthetic.rundir import provenance_path, results_path
 
 PATHS_FILE_NAME = "experiment_paths.json"
@@ -55,19 +60,52 @@ def read_paths_file(path: Path) -> dict[str, Path]:
     return runs
 
 
+GRID_KEYS = ("num_trials", "dataset_sizes", "learners", "master_seed")
+
+
+def _grid(metadata: dict) -> dict:
+    return {key: metadata.get(key) for key in GRID_KEYS}
+
+
+def _refuse_another_grid(target: Path, results: dict, run_dir: Path) -> None:
+    """A results file may be replaced by a run of the same grid only (unless --replace)."""
+    if not target.is_file():
+        return
+    try:
+        present = load_results(target)["metadata"]
+    except ValueError:
+        return  # not a readable results file: nothing of value to protect
+    if _grid(present) != _grid(results["metadata"]):
+        differences = ", ".join(
+            f"{key} {present.get(key)!r} there, {results['metadata'].get(key)!r} in the run"
+            for key in GRID_KEYS
+            if present.get(key) != results["metadata"].get(key)
+        )
+        raise UsageError(
+            f"{target} holds another grid than {run_dir} ({differences}); pass --replace to "
+            "overwrite it, or collect into another folder"
+        )
+
+
 def run_collect(
-    cache_dir: Path, run_dirs: Sequence[Path] = (), paths_file: Path | None = None
+    cache_dir: Path,
+    run_dirs: Sequence[Path] = (),
+    paths_file: Path | None = None,
+    replace: bool = False,
 ) -> list[Path]:
     """Collect each run into ``<cache_dir>/<dataset>.json``; return the written results files.
 
-    The run's wall-clock provenance sidecar, when present, is copied beside the results file.
+    Every run is read and checked before anything is written. An existing results file of
+    another grid (trial count, sizes, learners or master seed) is only replaced with
+    ``replace``. The run's wall-clock provenance sidecar, when present, is copied beside the
+    results file.
     """
     expected: list[tuple[str | None, Path]] = [(None, Path(run_dir)) for run_dir in run_dirs]
     if paths_file is not None:
         expected += list(read_paths_file(paths_file).items())
     if not expected:
         raise UsageError("nothing to collect: give run directories and/or --paths-file")
-    written: dict[str, Path] = {}
+    collected: dict[str, tuple[Path, dict]] = {}
     for listed_dataset, run_dir in tqdm(expected, desc="collecting runs", unit="run"):
         if not run_dir.is_dir():
             where = f" (listed for {listed_dataset} in {paths_file})" if listed_dataset else ""
@@ -78,15 +116,21 @@ def run_collect(
             raise UsageError(
                 f"{paths_file}: key {listed_dataset}: run {run_dir} holds dataset {dataset!r}"
             )
-        if dataset in written:
+        if dataset in collected:
             raise UsageError(f"two runs for dataset {dataset!r}; give one run per dataset")
-        written[dataset] = cache_dir / f"{dataset}.json"
-        write_results(results, written[dataset])
+        if not replace:
+            _refuse_another_grid(cache_dir / f"{dataset}.json", results, run_dir)
+        collected[dataset] = (run_dir, results)
+    written = []
+    for dataset, (run_dir, results) in collected.items():
+        target = cache_dir / f"{dataset}.json"
+        write_results(results, target)
         sidecar = provenance_path(results_path(run_dir, dataset))
         if sidecar.is_file():
-            write_bytes_atomic(provenance_path(written[dataset]), sidecar.read_bytes())
-        tqdm.write(f"{dataset}: {run_dir} -> {written[dataset]}")
-    return list(written.values())
+            write_bytes_atomic(provenance_path(target), sidecar.read_bytes())
+        tqdm.write(f"{dataset}: {run_dir} -> {target}")
+        written.append(target)
+    return written
 
 
 def run_generate(cache_dir: Path, fig_dir: Path, usetex: bool = False) -> None:
@@ -138,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help=f"a {PATHS_FILE_NAME} written by find; relative paths are read from the current directory",
     )
+    collect.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite results files of another grid (trial count, sizes, learners, master seed)",
+    )
 
     generate_parser = commands.add_parser(
         "generate",
@@ -166,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "find":
             run_find(args.exp_dir, args.out_dir)
         elif args.command == "collect":
-            run_collect(args.cache_dir, args.run_dirs, args.paths_file)
+            run_collect(args.cache_dir, args.run_dirs, args.paths_file, replace=args.replace)
         else:
             run_generate(args.cache_dir, args.fig_dir, usetex=args.usetex)
     except (ValueError, OSError, RuntimeError) as error:
