@@ -3,6 +3,7 @@ interrupted run, and bad input failing before any work."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -236,3 +237,16 @@ def test_bad_config_values_are_named(overrides, message):
 def test_unknown_preset_names_list_the_valid_choices(override, listed):
     with pytest.raises(MissingConfigException, match=listed):
         compose_config([override])
+
+
+def test_a_damaged_unit_file_is_computed_again_on_resume(tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    reference = run_in_process(TINY + README_OVERRIDES, run_dir)
+    unit = sorted((run_dir / "cells").rglob("trials_*.json"))[0]
+    unit.write_bytes(unit.read_bytes()[:40])  # cut short
+    experiment = Experiment.from_config(compose_config(TINY + README_OVERRIDES))
+    with caplog.at_level("WARNING"):
+        run_experiment(experiment, run_dir, num_processes=1, progress=False)
+    assert f"{unit}: unreadable" in caplog.text
+    assert json.loads(unit.read_text())["cells"]
+    assert (run_dir / "stochastic.json").read_bytes() == reference
