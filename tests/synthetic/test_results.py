@@ -230,14 +230,3 @@ def test_summary_refuses_a_size_no_results_file_has(finished_run, capsys):
     assert "--size 0.3: no results file has that dataset size; sizes present: 0.5, 1.0" in (
         capsys.readouterr().err
     )
-
-
-def test_summary_refuses_a_metric_no_results_file_records(finished_run, capsys):
-    from responserank.synthetic.summary import main
-
-    with pytest.raises(SystemExit) as stopped:
-        main([str(finished_run), "--metrics", "choice_acuracy"])
-    assert stopped.value.code == 2
-    err = capsys.readouterr().err
-    assert "--metrics choice_acuracy: no results file records that metric at size 1.0" in err
-    assert "choice_accuracy" in err.split("metrics present:")[1]

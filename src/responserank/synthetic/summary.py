@@ -149,15 +149,6 @@ def _is_results_file(path: Path) -> bool:
     return True
 
 
-def _metrics_at(results: dict, size: str) -> set[str]:
-    """Every metric some learner of ``results`` records at ``size``."""
-    return {
-        metric
-        for learner in _learners(results)
-        for metric in results[learner]["sizes"].get(size, {}).get("summary_metrics", {})
-    }
-
-
 def _sizes(results: dict) -> set[str]:
     """Every dataset size key some learner of ``results`` has."""
     return {
@@ -169,9 +160,7 @@ def _sizes(results: dict) -> set[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m responserank.synthetic.summary", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results_dir", type=Path, help="folder of <dataset>.json files")
     parser.add_argument("--size", default="1.0", help="dataset size key (default 1.0)")
     parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS))
@@ -190,13 +179,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(
             f"--size {args.size}: no results file has that dataset size; sizes present: "
             f"{', '.join(available)}"
-        )
-    recorded = {metric for path in files for metric in _metrics_at(load_results(path), args.size)}
-    unknown = [metric for metric in args.metrics if metric not in recorded]
-    if unknown:
-        parser.error(
-            f"--metrics {' '.join(unknown)}: no results file records that metric at size "
-            f"{args.size}; metrics present: {', '.join(sorted(recorded))}"
         )
     render = pivot_tables if args.layout == "pivot" else markdown_table
     print(render(files, args.size, args.metrics))
