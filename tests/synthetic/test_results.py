@@ -102,7 +102,9 @@ def test_collect_names_missing_cells(finished_run, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(finished_run, broken)
     next(iter((broken / "cells" / "rr").rglob("trials_0001-0001.json"))).unlink()
-    with pytest.raises(FileNotFoundError, match=r"1 result file\(s\) missing.*resume_dir="):
+    with pytest.raises(
+        FileNotFoundError, match=r"1 result file\(s\) missing or unreadable.*resume_dir="
+    ):
         collect_run(broken)
 
 

@@ -11,8 +11,6 @@ disk is recomputed whole.
 
 from __future__ import annotations
 
-import json
-import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -38,8 +36,6 @@ from responserank.synthetic.rundir import size_key, unit_done, unit_path
 from responserank.synthetic.strength import HyperbolicStrength
 from responserank.synthetic.trial_data import TrialData
 
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class FitTask:
@@ -61,16 +57,6 @@ class FitTask:
         return unit_path(Path(self.run_dir), self.learner.name, size_key(self.size), self.trial_ids)
 
     def done(self) -> bool:
-        """Whether the unit's fits are on disk; a damaged file (a disk that filled up, a copy
-        cut short) is recomputed rather than trusted."""
-        unit = self.unit_file()
-        if unit.is_file():
-            try:
-                json.loads(unit.read_bytes())
-            except (OSError, ValueError) as err:
-                log.warning("%s: unreadable (%s); computing this work unit again", unit, err)
-                return False
-            return True
         return unit_done(Path(self.run_dir), self.learner.name, size_key(self.size), self.trial_ids)
 
     @property

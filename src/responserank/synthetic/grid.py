@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from responserank.errors import ConfigError
 from responserank.synthetic.learner_spec import LearnerSpec
-from responserank.synthetic.rundir import size_key
+from responserank.synthetic.rundir import size_key, trial_blocks
 from responserank.synthetic.trial_data import (
     DatasetSpec,
     build_dataset_spec,
@@ -147,8 +147,4 @@ class Experiment:
 
     def trial_blocks(self) -> list[tuple[int, ...]]:
         """Trials split into fixed blocks: the grid's unit of work, whatever the worker count."""
-        step = self.trials_per_chunk
-        return [
-            tuple(range(start, min(start + step, self.num_trials)))
-            for start in range(0, self.num_trials, step)
-        ]
+        return trial_blocks(self.num_trials, self.trials_per_chunk)

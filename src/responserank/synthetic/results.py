@@ -30,6 +30,7 @@ from responserank.synthetic.rundir import (
     legacy_dataset_metrics_path,
     read_run_config,
     size_key,
+    trial_blocks,
     unit_done,
     unit_path,
 )
@@ -125,14 +126,9 @@ def _append(
             target.setdefault(name, []).append(_entry(value, dataset_metric))
 
 
-def _trial_blocks(num_trials: int, per_block: int) -> list[list[int]]:
-    return [
-        list(range(start, min(start + per_block, num_trials)))
-        for start in range(0, num_trials, per_block)
-    ]
-
-
-def _missing_files(run_dir: Path, record: dict[str, Any], blocks: list[list[int]]) -> list[Path]:
+def _missing_files(
+    run_dir: Path, record: dict[str, Any], blocks: list[tuple[int, ...]]
+) -> list[Path]:
     missing = []
     trials = range(int(record["num_trials"]))
     if not dataset_metrics_path(run_dir).is_file() and not all(
@@ -162,13 +158,13 @@ def collect_run(run_dir: Path) -> dict[str, Any]:
     learners = list(record["learners"])
     sizes = [float(s) for s in record["dataset_sizes"]]
     trials = list(range(num_trials))
-    blocks = _trial_blocks(num_trials, int(record.get("trials_per_chunk", 100)))
+    blocks = trial_blocks(num_trials, int(record.get("trials_per_chunk", 100)))
 
     missing = _missing_files(run_dir, record, blocks)
     if missing:
         raise FileNotFoundError(
-            f"{run_dir}: {len(missing)} result file(s) missing (e.g. {missing[0]}); finish the "
-            f"run with resume_dir={run_dir}"
+            f"{run_dir}: {len(missing)} result file(s) missing or unreadable (e.g. {missing[0]}); "
+            f"finish the run with resume_dir={run_dir}"
         )
 
     results: dict[str, Any] = {

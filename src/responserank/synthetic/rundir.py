@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ import yaml
 from responserank.atomic_io import write_json_atomic, write_text_atomic
 from responserank.errors import InputFileError
 from responserank.reading import read_json, read_yaml
+
+log = logging.getLogger(__name__)
 
 RUN_CONFIG = "run_config.yaml"
 MANIFEST = "run_manifest.json"
@@ -44,11 +48,29 @@ def legacy_dataset_metrics_path(run_dir: Path, trial: int) -> Path:
     return Path(run_dir) / "dataset_metrics" / f"trial_{trial:04d}.json"
 
 
+def trial_blocks(num_trials: int, trials_per_chunk: int) -> list[tuple[int, ...]]:
+    """Trials split into fixed blocks: the grid's unit of work, whatever the worker count."""
+    return [
+        tuple(range(start, min(start + trials_per_chunk, num_trials)))
+        for start in range(0, num_trials, trials_per_chunk)
+    ]
+
+
 def unit_done(run_dir: Path, learner: str, size_key: str, trials: Sequence[int]) -> bool:
-    """Whether a unit's fits are on disk: its file, or every fit's file of the earlier layout."""
-    return unit_path(run_dir, learner, size_key, trials).is_file() or all(
-        legacy_cell_path(run_dir, learner, size_key, t).is_file() for t in trials
-    )
+    """Whether a unit's fits are on disk: its file, or every fit's file of the earlier layout.
+
+    A unit file that does not parse (a disk that filled up, a copy cut short) does not count:
+    it is reported, and a resumed run computes the unit again rather than trusting it.
+    """
+    unit = unit_path(run_dir, learner, size_key, trials)
+    if unit.is_file():
+        try:
+            json.loads(unit.read_bytes())
+        except (OSError, ValueError) as err:
+            log.warning("%s: unreadable (%s); its work unit counts as not done", unit, err)
+            return False
+        return True
+    return all(legacy_cell_path(run_dir, learner, size_key, t).is_file() for t in trials)
 
 
 def results_path(run_dir: Path, dataset: str) -> Path:
