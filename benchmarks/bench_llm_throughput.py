@@ -43,11 +43,11 @@ def _worker(args: argparse.Namespace) -> dict:
     from transformers.trainer_utils import IntervalStrategy
 
     from responserank.llm.config import validate
-    from responserank.llm.data.fixtures import write_multipref_fixture
-    from responserank.llm.data.run_data import prepare_run_data
     from responserank.llm.models import load_tokenizer
-    from responserank.llm.run_lifecycle import RunLifecycle
+    from responserank.llm.runs.lifecycle import RunLifecycle
     from responserank.llm.train import CONFIG_DIR, build_objective, build_trainer
+    from responserank.llm.training.run_data import prepare_run_data
+    from responserank.testing.fixtures import write_multipref_fixture
 
     with tempfile.TemporaryDirectory() as tmp:
         fixture = write_multipref_fixture(Path(tmp) / "multipref", args.comparisons, seed=0)

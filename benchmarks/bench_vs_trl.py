@@ -59,10 +59,10 @@ def _prepare(args: argparse.Namespace, tmp: Path) -> dict:
     from hydra import compose, initialize_config_dir
     from transformers import set_seed
 
-    from responserank.llm.data.fixtures import write_multipref_fixture
-    from responserank.llm.data.run_data import prepare_run_data
     from responserank.llm.models import build_reward_model, load_tokenizer
     from responserank.llm.train import CONFIG_DIR, build_objective
+    from responserank.llm.training.run_data import prepare_run_data
+    from responserank.testing.fixtures import write_multipref_fixture
 
     fixture = write_multipref_fixture(tmp / "multipref", args.comparisons, seed=0)
     shared = [
@@ -126,9 +126,9 @@ def _trainer(system: str, setup: dict, args: argparse.Namespace, out: Path):
     from transformers import TrainingArguments
     from trl import RewardConfig, RewardTrainer
 
-    from responserank.llm.data.pair_dataset import PairCollator
-    from responserank.llm.trainer import RewardModelTrainer
-    from responserank.llm.trl_reference import NEUTRAL_REWARD_CONFIG, trl_dataset
+    from responserank.llm.data.batching.pair_dataset import PairCollator
+    from responserank.llm.training.trainer import RewardModelTrainer
+    from responserank.testing.trl_reference import NEUTRAL_REWARD_CONFIG, trl_dataset
 
     tokenizer = setup["tokenizer"]
     model = copy.deepcopy(setup["model"])

@@ -129,7 +129,7 @@ def comparisons(size: dict, partitioned: bool):
     comparisons with distinct ranks (agreement-like strata); Bradley-Terry keeps one each."""
     import numpy as np
 
-    from responserank.llm.data.pair_dataset import TokenizedPairs
+    from responserank.llm.data.batching.pair_dataset import TokenizedPairs
 
     rng = np.random.default_rng(0)
     n = size["comparisons"]
@@ -249,10 +249,10 @@ def run_configuration(trainer_name: str, tuning: str, size: dict, model_dir: Pat
 def _project_trainer(model, tokenizer, data, out, common, name):
     from transformers import TrainingArguments
 
-    from responserank.llm.data.pair_dataset import PairCollator
-    from responserank.llm.objectives.bt import BradleyTerryObjective
-    from responserank.llm.objectives.responserank import ResponseRankObjective
-    from responserank.llm.trainer import RewardModelTrainer
+    from responserank.llm.data.batching.pair_dataset import PairCollator
+    from responserank.llm.training.objectives.bt import BradleyTerryObjective
+    from responserank.llm.training.objectives.responserank import ResponseRankObjective
+    from responserank.llm.training.trainer import RewardModelTrainer
 
     objective = ResponseRankObjective() if name == "rr_agree" else BradleyTerryObjective()
     args = TrainingArguments(

@@ -305,7 +305,7 @@ def test_scorer_flags_inputs_over_max_length(tiny_model):
 
 def test_reload_settings_follow_the_run_unless_given(tmp_path, tiny_model):
     from responserank.llm.evaluate import reload_settings
-    from responserank.llm.run_record import RunRecord
+    from responserank.llm.runs.record import RunRecord
 
     run_dir = make_run_record(tmp_path, tiny_model)
     (run_dir / "config.yaml").write_text("model:\n  quantization: 4bit\n  dtype: bfloat16\n")

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from rapl_fixtures import anthropic_rows, rm_bench_flat, write_lie_folder, write_true_folder
 from scipy.optimize import minimize_scalar
 
+from responserank.calibration import calibrated_loss, pairwise_accuracy
 from responserank.llm.evaluation.anthropic_attributes import AnthropicAttributesSuite
 from responserank.llm.evaluation.base import EvalSuite, Scorer
-from responserank.llm.evaluation.calibration import calibrated_loss, pairwise_accuracy
 from responserank.llm.evaluation.lie_test import LieTestSuite
 from responserank.llm.evaluation.rm_bench import RMBenchSuite
 from responserank.llm.evaluation.true_model import TrueModelSuite, TrueTransferSuite

@@ -15,14 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from responserank.llm.objectives.base import ComparisonBatch, TableError
-from responserank.llm.objectives.margin import MarginObjective
-from responserank.llm.objectives.rapl_beta import RaplBetaObjective
-from responserank.llm.objectives.rapl_eps import RaplEpsObjective
-from responserank.llm.objectives.responserank import ResponseRankObjective
-from responserank.llm.objectives.responserank_rapl import ResponseRankRaplObjective
-from responserank.llm.schedules import scheduler_arguments, step_decay_scheduler
-from responserank.llm.trainer import RewardModelTrainer
+from responserank.errors import TableError
+from responserank.llm.training.objectives.base import ComparisonBatch
+from responserank.llm.training.objectives.margin import MarginObjective
+from responserank.llm.training.objectives.rapl_beta import RaplBetaObjective
+from responserank.llm.training.objectives.rapl_eps import RaplEpsObjective
+from responserank.llm.training.objectives.responserank import ResponseRankObjective
+from responserank.llm.training.objectives.responserank_rapl import ResponseRankRaplObjective
+from responserank.llm.training.schedules import scheduler_arguments, step_decay_scheduler
+from responserank.llm.training.trainer import RewardModelTrainer
 from responserank.losses import responserank_loss
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
@@ -158,7 +159,7 @@ def test_loss_option_names_meet_the_objective_modules(path):
     the soft-label setting of objectives/bt.py)."""
     node = OmegaConf.load(path)
     module = node["_target_"].rsplit(".", 1)[0]
-    assert module == f"responserank.llm.objectives.{path.stem.removesuffix('_soft')}"
+    assert module == f"responserank.llm.training.objectives.{path.stem.removesuffix('_soft')}"
     assert instantiate(node).name == path.stem
 
 

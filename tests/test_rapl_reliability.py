@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rapl_fixtures import write_true_folder
 
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.reliability import ArmCalibration, ReliabilitySignal
+from responserank.calibration import fit_probability_calibrator
+from responserank.errors import DataValidationError
+from responserank.llm.data.signals.reliability import ArmCalibration, ReliabilitySignal
 from responserank.llm.data.sources import lie
-from responserank.llm.evaluation.calibration import fit_probability_calibrator
 
 ARMS = ("confidence_scores", "decision_time", "number_of_clicks")
 

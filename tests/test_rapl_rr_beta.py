@@ -13,9 +13,9 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from responserank.llm.data.errors import DataValidationError
+from responserank.errors import DataValidationError
 from responserank.llm.data.prepare import prepare_data
-from responserank.llm.data.signals import ColumnRank
+from responserank.llm.data.signals.strength import ColumnRank
 from responserank.llm.train import run
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"

@@ -16,7 +16,7 @@ from rapl_fixtures import (
     write_true_folder,
 )
 
-from responserank.llm.data.errors import DataValidationError
+from responserank.errors import DataValidationError
 from responserank.llm.data.sources import lie, scale, true
 from responserank.llm.data.sources.anthropic_attributes import (
     ATTRIBUTES,

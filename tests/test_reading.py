@@ -13,12 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responserank.errors import InputFileError, ResponseRankError
+from responserank.errors import DataValidationError, InputFileError, ResponseRankError
 from responserank.llm.analysis.cache import COLUMNS as CACHE_COLUMNS
 from responserank.llm.analysis.cache import load_cache
 from responserank.llm.analysis.dataset_stats import ANNOTATION_COLUMNS, read_annotations
 from responserank.llm.analysis.registry import load_registry
-from responserank.llm.data.errors import DataValidationError
 from responserank.llm.data.sources import lie, true
 from responserank.llm.data.sources.preference_table import PreferenceTableSource
 from responserank.llm.data.sources.raw_rows import read_local_config

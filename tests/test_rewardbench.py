@@ -16,8 +16,8 @@ from rewardbench_fixtures import (
     write_split,
 )
 
+from responserank.errors import BenchmarkDataError
 from responserank.llm.evaluation.base import EvalSuite
-from responserank.llm.evaluation.benchmark_data import BenchmarkDataError
 from responserank.llm.evaluation.rewardbench_v1 import (
     SECTION_WEIGHTS,
     SPLIT_COUNTS,

@@ -7,6 +7,7 @@ command-line entry points print it without a traceback and exit non-zero.
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 
 class ResponseRankError(Exception):
@@ -57,6 +58,26 @@ class WriteError(ResponseRankError, OSError):
     """A result file could not be written (full disk, permissions); the message names the file."""
 
 
+class TableError(DataValidationError):
+    """The comparison table does not suit the configured training run."""
+
+
+class BenchmarkDataError(DataValidationError):
+    """The benchmark data could not be loaded or does not match the published benchmark."""
+
+
+class UsageError(ResponseRankError, ValueError):
+    """Command-line arguments or a paths file that cannot be acted on."""
+
+
+class NoResultsError(ResponseRankError, FileNotFoundError):
+    """None of the datasets the analysis knows has a results file in the cache folder."""
+
+
+class UsetexUnavailable(ResponseRankError, RuntimeError):
+    """--usetex was asked for on a machine without LaTeX."""
+
+
 class RunStopped(BaseException):
     """A run was asked to stop by a signal (SIGINT, SIGTERM).
 
@@ -79,3 +100,49 @@ class RunStopped(BaseException):
     @property
     def exit_status(self) -> int:
         return 128 + self.signum
+
+
+def invalid_value(
+    source: str, row: int, field: str, expected: str, got: Any
+) -> DataValidationError:
+    """An error for one bad cell: ``source`` is a file path or hub id, ``row`` counts from 0."""
+    return DataValidationError(
+        f"{source}: data row {row} (0-based), field '{field}': expected {expected}, got {got!r}"
+    )
+
+
+def missing_columns(source: str, missing: list[str], present: list[str]) -> DataValidationError:
+    """An error for a table that lacks required columns."""
+    return DataValidationError(
+        f"{source}: missing required column(s) {sorted(missing)}; columns present: {sorted(present)}"
+    )
+
+
+def missing_fields(component: str, missing: list[str], present: list[str]) -> DataValidationError:
+    """An error for a pipeline component that needs a column the data source does not provide."""
+    return DataValidationError(
+        f"{component} needs column(s) {sorted(missing)}, which this data source does not provide; "
+        f"available columns: {sorted(present)}"
+    )
+
+
+def require_columns(component: str, frame_columns: Any, needed: list[str]) -> None:
+    """Raise :func:`missing_fields` unless every column in ``needed`` is present."""
+    present = [str(c) for c in frame_columns]
+    missing = [c for c in needed if c not in present]
+    if missing:
+        raise missing_fields(component, missing, present)
+
+
+def describe_rows(table: Any, mask: Any, limit: int = 5) -> str:
+    """'row 3 (comparison_id=c17), row 9 (...) and 4 more' for error messages.
+
+    ``table`` is a pandas DataFrame, ``mask`` a boolean Series aligned with it.
+    """
+    rows = table.index[mask.to_numpy()]
+    ids = table.loc[rows, "comparison_id"] if "comparison_id" in table else rows
+    shown = ", ".join(
+        f"row {r} (comparison_id={c})" for r, c in zip(rows[:limit], ids[:limit], strict=True)
+    )
+    more = len(rows) - limit
+    return shown + (f" and {more} more" if more > 0 else "")

@@ -23,8 +23,8 @@ from transformers import TrainingArguments
 from transformers.training_args import OptimizerNames
 
 from responserank.errors import ConfigError
-from responserank.llm.data.batching import PACKINGS
-from responserank.llm.schedules import scheduler_arguments
+from responserank.llm.data.batching.packing import PACKINGS
+from responserank.llm.training.schedules import scheduler_arguments
 
 SCHEMA_NAME = "train_schema"
 RESUME_CHOICES = ("auto", "never")

@@ -25,7 +25,7 @@ from responserank.llm.evaluation.records import (
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import build_suites, load_suite_data, run_suites
 from responserank.llm.models import load_reward_model
-from responserank.llm.run_record import RunRecord
+from responserank.llm.runs.record import RunRecord
 
 LOG = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf" / "llm")

@@ -5,7 +5,7 @@
     python -m responserank.llm.train -m hydra/launcher=slurm experiment=bt,rr_agree seed=42,43
 
 A run, top to bottom in :func:`run`: validate the composed config (``llm/config.py``), claim the
-run or skip it (``llm/run_lifecycle.py``), prepare and tokenise the data (``llm/data/run_data.py``;
+run or skip it (``llm/run_lifecycle.py``), prepare and tokenise the data (``llm/training/run_data.py``;
 a dry run prints its statistics and stops there), build the model and the trainer, train with
 held-out evaluation (and the configured suites) every epoch, save the model, finish the record.
 """
@@ -25,19 +25,18 @@ from omegaconf import DictConfig
 from transformers import set_seed
 
 from responserank.cli_errors import exit_on_project_error
-from responserank.errors import ConfigError
-from responserank.llm.callbacks import EvalSuitesCallback, RunRecordCallback
+from responserank.errors import ConfigError, RunStopped
 from responserank.llm.config import TrainConfig, validate
-from responserank.llm.data.pair_dataset import PairCollator
-from responserank.llm.data.run_data import RunData, prepare_run_data
+from responserank.llm.data.batching.pair_dataset import PairCollator
 from responserank.llm.data.stats import format_stats
 from responserank.llm.evaluation.base import EvalSuite
 from responserank.llm.evaluation.suites import build_suites, load_suite_data
-from responserank.llm.interrupts import RunStopped
 from responserank.llm.models import build_reward_model, load_tokenizer
-from responserank.llm.objectives.base import PairwiseObjective
-from responserank.llm.run_lifecycle import RunLifecycle, RunOutcome, hydra_metadata
-from responserank.llm.trainer import RewardModelTrainer
+from responserank.llm.runs.lifecycle import RunLifecycle, RunOutcome, hydra_metadata
+from responserank.llm.training.callbacks import EvalSuitesCallback, RunRecordCallback
+from responserank.llm.training.objectives.base import PairwiseObjective
+from responserank.llm.training.run_data import RunData, prepare_run_data
+from responserank.llm.training.trainer import RewardModelTrainer
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf" / "llm"
 

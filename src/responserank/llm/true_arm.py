@@ -25,14 +25,14 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from responserank.atomic_io import write_text_atomic
+from responserank.calibration import fit_probability_calibrator
 from responserank.cli_errors import exit_on_project_error
 from responserank.llm.data.sources.lie import load_lie_full
 from responserank.llm.data.sources.true import TrueItemsSource, load_true_split
-from responserank.llm.evaluation.calibration import fit_probability_calibrator
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
 from responserank.llm.models import load_reward_model
-from responserank.llm.run_lifecycle import finished_record
+from responserank.llm.runs.lifecycle import finished_record
 from responserank.reading import read_yaml
 
 log = logging.getLogger(__name__)

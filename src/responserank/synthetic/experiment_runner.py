@@ -31,6 +31,7 @@ from responserank.atomic_io import write_json_atomic
 from responserank.cli_errors import exit_on_project_error
 from responserank.errors import ConfigError, RunStopped
 from responserank.provenance import git_commit
+from responserank.run_status import RunStatus, ended_by
 from responserank.synthetic.dataset_metrics import dataset_metrics
 from responserank.synthetic.execution import FitTask, run_tasks
 from responserank.synthetic.grid import Experiment
@@ -125,18 +126,17 @@ def run_experiment(
     else:
         write_run_config(run_dir, experiment.to_record())
         manifest = {"dataset": experiment.dataset.name, "started_at": _now(), "sessions": []}
-    manifest.update(status="running", finished_at=None)
+    manifest.update(status=RunStatus.RUNNING, finished_at=None)
     session = {"started_at": _now(), "num_processes": None}
     manifest["sessions"].append(session)
     write_manifest(run_dir, manifest)
     try:
         return _compute(experiment, run_dir, manifest, session, num_processes, progress)
-    except RunStopped as stop:
-        _record_end(run_dir, manifest, session, "stopped", f"signal {stop.signal_name}")
-        log.warning("%s: stopped by %s", experiment.dataset.name, stop.signal_name)
-        raise
-    except Exception as err:
-        _record_end(run_dir, manifest, session, "failed", f"{type(err).__name__}: {err}")
+    except (RunStopped, Exception) as err:
+        status, reason = ended_by(err)
+        _record_end(run_dir, manifest, session, status, reason)
+        if status is RunStatus.STOPPED:
+            log.warning("%s: stopped by %s", experiment.dataset.name, err.signal_name)
         raise
 
 
@@ -222,7 +222,7 @@ def _compute(
     session["finished_at"] = _now()
     session["wall_time_s"] = round(time.perf_counter() - session_start, 3)
     session["cells_computed"] = total - reused
-    manifest.update(status="finished", finished_at=session["finished_at"])
+    manifest.update(status=RunStatus.FINISHED, finished_at=session["finished_at"])
     write_json_atomic(
         provenance_path(out),
         {

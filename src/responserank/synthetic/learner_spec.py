@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from responserank.synthetic.ensemble import OBJECTIVES
+from responserank.synthetic.objectives import OBJECTIVES
 
 LOSS_KINDS = tuple(OBJECTIVES)
 RELIABILITY_SOURCES = ("none", "proxy", "permuted_proxy")

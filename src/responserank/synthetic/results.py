@@ -22,6 +22,7 @@ from typing import Any
 from responserank.atomic_io import write_json_atomic
 from responserank.errors import ResultsFormatError
 from responserank.reading import read_json
+from responserank.run_status import RunStatus
 from responserank.synthetic.results_layout import Normalised, normalise_layout
 from responserank.synthetic.rundir import (
     MANIFEST,
@@ -55,7 +56,7 @@ def find_finished_runs(exp_dir: Path = DEFAULT_EXPERIMENT_DIR) -> dict[str, Path
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        if not isinstance(manifest, dict) or manifest.get("status") != "finished":
+        if not isinstance(manifest, dict) or manifest.get("status") != RunStatus.FINISHED:
             continue
         dataset = manifest.get("dataset")
         if not isinstance(dataset, str):

@@ -21,7 +21,7 @@ from responserank.llm.analysis.collect import (
     wandb_api,
 )
 from responserank.llm.analysis.registry import load_registry
-from responserank.llm.run_record import RunRecord
+from responserank.llm.runs.record import RunRecord
 
 
 def _record(runs_dir, group, fraction, seed, status="finished", dry_run=False, metrics=None):

@@ -15,7 +15,7 @@ from responserank.llm.analysis.dataset_stats import (
     read_annotations,
     rt_correlations,
 )
-from responserank.llm.data.fixtures import multipref_fixture_rows, write_multipref_fixture
+from responserank.testing.fixtures import multipref_fixture_rows, write_multipref_fixture
 
 ORDINAL = {
     "A-is-clearly-better": 1.0,

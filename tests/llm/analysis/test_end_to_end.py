@@ -12,8 +12,8 @@ from rewardbench_fixtures import V1_FEATURES, V2_FEATURES, v1_records, v2_record
 from train_helpers import FAST, compose_config
 
 from responserank.llm.analysis.cli import main
-from responserank.llm.data.fixtures import write_multipref_fixture
 from responserank.llm.train import run
+from responserank.testing.fixtures import write_multipref_fixture
 
 SEEDS = (1, 2)
 PRESETS = ("bt", "rr_agree")

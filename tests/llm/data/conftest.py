@@ -21,7 +21,7 @@ def tokenizer():
 @pytest.fixture(scope="session")
 def multipref_dir(tmp_path_factory) -> Path:
     """A 60-comparison synthetic MultiPref in the hub layout (parquet)."""
-    from responserank.llm.data.fixtures import write_multipref_fixture
+    from responserank.testing.fixtures import write_multipref_fixture
 
     return write_multipref_fixture(tmp_path_factory.mktemp("multipref"), 60, seed=3)
 

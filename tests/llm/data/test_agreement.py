@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from responserank.llm.data.agreement import agreement_statistics, directional_agreement
-from responserank.llm.data.labels import A_CLEARLY, A_SLIGHTLY, B_CLEARLY, B_SLIGHTLY, TIE, ordinal
+from responserank.llm.data.signals.agreement import agreement_statistics, directional_agreement
+from responserank.llm.data.signals.labels import (
+    A_CLEARLY,
+    A_SLIGHTLY,
+    B_CLEARLY,
+    B_SLIGHTLY,
+    TIE,
+    ordinal,
+)
 
 # Comparison 0: A clearly, A slightly, Tie, B slightly.  Comparison 1: two ties.
 # Comparison 2: B clearly x3, A clearly x1.

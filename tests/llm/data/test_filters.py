@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.filters import FieldEquals, NoFilter, RandomFilter
+from responserank.errors import DataValidationError
+from responserank.llm.data.strata.filters import FieldEquals, NoFilter, RandomFilter
 
 nan = np.nan
 TABLE = pd.DataFrame({"category": ["Open QA", "Brainstorm", "Open QA", "Chat", "Brainstorm"]})

@@ -7,13 +7,13 @@ import pyarrow.parquet as pq
 import pytest
 from scipy.stats import spearmanr
 
-from responserank.llm.data.fixture_vocabulary import GOOD_PHRASES
-from responserank.llm.data.fixtures import (
+from responserank.llm.data.signals.labels import OVERALL_PREFERENCES, SIDE, STRENGTH, TIE
+from responserank.testing.fixture_vocabulary import GOOD_PHRASES
+from responserank.testing.fixtures import (
     main,
     multipref_fixture_rows,
     write_multipref_fixture,
 )
-from responserank.llm.data.labels import OVERALL_PREFERENCES, SIDE, STRENGTH, TIE
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path):

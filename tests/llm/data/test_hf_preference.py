@@ -11,9 +11,8 @@ import pyarrow as pa
 import pytest
 
 from responserank.atomic_io import write_text_atomic
-from responserank.errors import InputFileError
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.pair_dataset import tokenize_table
+from responserank.errors import DataValidationError, InputFileError
+from responserank.llm.data.batching.pair_dataset import tokenize_table
 from responserank.llm.data.sources.hf_preference import HfPreferenceSource
 from responserank.llm.data.text import encode_conversations
 

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from responserank.atomic_io import write_text_atomic
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.fixtures import multipref_fixture_rows, write_multipref_fixture
-from responserank.llm.data.labels import SIDE, TIE
+from responserank.errors import DataValidationError
+from responserank.llm.data.signals.labels import SIDE, TIE
 from responserank.llm.data.sources.multipref import MultiPrefSource
 from responserank.llm.data.text import encode_conversations
+from responserank.testing.fixtures import multipref_fixture_rows, write_multipref_fixture
 
 N, SEED = 60, 3  # what the multipref_dir fixture holds
 

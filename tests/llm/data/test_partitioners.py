@@ -6,13 +6,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responserank.llm.data.partitioners import (
+from responserank.llm.data.prepare import assign_partitions
+from responserank.llm.data.strata.partitioners import (
     AutoRoundRobinPartitioner,
     NoopPartitioner,
     RandomSizePartitioner,
     RoundRobinPartitioner,
 )
-from responserank.llm.data.prepare import assign_partitions
 
 
 def _partitions(partitioner, rank, stratum, seed=0):

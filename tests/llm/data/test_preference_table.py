@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from responserank.atomic_io import write_text_atomic
-from responserank.llm.data.errors import DataValidationError
+from responserank.errors import DataValidationError
 from responserank.llm.data.sources.preference_table import PreferenceTableSource
 
 ROWS = [

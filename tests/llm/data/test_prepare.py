@@ -284,8 +284,8 @@ def test_a_tiny_fraction_warns_with_the_counts(compose_cfg, tokenizer, caplog):
 
 
 def test_a_sampler_keeping_nothing_names_the_step(compose_cfg, tokenizer, monkeypatch):
+    from responserank.errors import DataValidationError
     from responserank.llm.data import samplers
-    from responserank.llm.data.errors import DataValidationError
 
     monkeypatch.setattr(
         samplers.AnnotatorSampler, "select", lambda self, table, fraction, rng: np.arange(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from responserank.llm.data.rank_transforms import (
+from responserank.llm.data.strata.rank_transforms import (
     NoTransform,
     PartialShuffle,
     RandomRank,

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.signals import (
+from responserank.errors import DataValidationError
+from responserank.llm.data.signals.strength import (
     Agreement,
     Consensus,
     DirectionalAgreement,

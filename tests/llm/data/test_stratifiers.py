@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.stratifiers import (
+from responserank.errors import DataValidationError
+from responserank.llm.data.strata.stratifiers import (
     AnnotatorLengthBucketStratifier,
     FieldStratifier,
     GlobalStratifier,

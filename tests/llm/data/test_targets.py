@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.targets import HardTarget, StrengthTarget
+from responserank.errors import DataValidationError
+from responserank.llm.data.signals.targets import HardTarget, StrengthTarget
 
 TABLE = pd.DataFrame(
     {

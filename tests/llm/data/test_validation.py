@@ -8,9 +8,9 @@ import math
 import pytest
 
 from responserank.atomic_io import write_text_atomic
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.fixtures import multipref_fixture_rows
+from responserank.errors import DataValidationError
 from responserank.llm.data.sources.multipref import MultiPrefSource
+from responserank.testing.fixtures import multipref_fixture_rows
 
 
 def _write(root, default_rows, binarized_rows):

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 import torch
 from transformers import TrainingArguments, set_seed
 
-from responserank.llm.data.pair_dataset import PairCollator
+from responserank.llm.data.batching.pair_dataset import PairCollator
 from responserank.llm.models import build_reward_model, load_tokenizer
-from responserank.llm.objectives.bt import BradleyTerryObjective
-from responserank.llm.objectives.responserank import ResponseRankObjective
-from responserank.llm.trainer import RewardModelTrainer
+from responserank.llm.training.objectives.bt import BradleyTerryObjective
+from responserank.llm.training.objectives.responserank import ResponseRankObjective
+from responserank.llm.training.trainer import RewardModelTrainer
 
 #: 16 comparisons whose partitions pack into four micro-batches of 4 without a split.
 PARTITION_SIZES = (4, 3, 1, 2, 2, 2, 2)

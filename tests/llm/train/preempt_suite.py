@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from responserank.llm.interrupts import preemption_signal
+from responserank.llm.runs.interrupts import preemption_signal
 
 
 class PreemptOnce:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from train_helpers import FAST, compose_config
 
-from responserank.errors import ConfigError
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.objectives.base import TableError
+from responserank.errors import ConfigError, DataValidationError, TableError
 from responserank.llm.train import (
     run,
 )

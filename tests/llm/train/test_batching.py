@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responserank.llm.data.batching import PartitionBatchSampler, cohesion_stats
+from responserank.llm.data.batching.packing import PartitionBatchSampler, cohesion_stats
 
 
 def _partitions(sizes: list[int]) -> np.ndarray:

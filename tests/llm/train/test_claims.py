@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from responserank.atomic_io import write_json_atomic
-from responserank.llm.claims import Claim, ClaimHolder, live_reason, read_holder
-from responserank.llm.run_record import utc_now
+from responserank.llm.runs.claims import Claim, ClaimHolder, live_reason, read_holder
+from responserank.llm.runs.record import utc_now
 from responserank.provenance import hostname
 
 TIMEOUT_S = 3600.0

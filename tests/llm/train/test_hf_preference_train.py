@@ -10,7 +10,7 @@ from train_helpers import FAST, compose_config
 
 from responserank.atomic_io import write_text_atomic
 from responserank.jsonl import read_json_objects
-from responserank.llm.data.pair_dataset import tokenize_table
+from responserank.llm.data.batching.pair_dataset import tokenize_table
 from responserank.llm.data.prepare import prepare_data
 from responserank.llm.models import load_tokenizer
 from responserank.llm.train import run

@@ -8,7 +8,8 @@ import signal
 
 import pytest
 
-from responserank.llm.interrupts import GracefulStop, RunStopped, preemption_signal
+from responserank.errors import RunStopped
+from responserank.llm.runs.interrupts import GracefulStop, preemption_signal
 
 
 @pytest.fixture

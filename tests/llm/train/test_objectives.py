@@ -9,9 +9,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responserank.llm.objectives.base import ComparisonBatch, TableError
-from responserank.llm.objectives.bt import BradleyTerryObjective
-from responserank.llm.objectives.responserank import ResponseRankObjective
+from responserank.errors import TableError
+from responserank.llm.training.objectives.base import ComparisonBatch
+from responserank.llm.training.objectives.bt import BradleyTerryObjective
+from responserank.llm.training.objectives.responserank import ResponseRankObjective
 from responserank.losses import bt_loss, responserank_loss
 
 

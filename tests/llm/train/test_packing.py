@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responserank.llm.data.batching import PartitionBatchSampler
+from responserank.llm.data.batching.packing import PartitionBatchSampler
 
 
 def _partitions(sizes):

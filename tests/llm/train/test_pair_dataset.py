@@ -8,9 +8,9 @@ import pytest
 import torch
 from train_helpers import tiny_model_config
 
-from responserank.llm.data.pair_dataset import PairCollator, tokenize_table, validate_table
+from responserank.errors import TableError
+from responserank.llm.data.batching.pair_dataset import PairCollator, tokenize_table, validate_table
 from responserank.llm.models import load_tokenizer
-from responserank.llm.objectives.base import TableError
 
 
 def _table(n=3):

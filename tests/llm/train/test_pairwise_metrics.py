@@ -10,8 +10,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from responserank.llm.evaluation.calibration import calibrated_loss
-from responserank.llm.trainer import pairwise_metrics
+from responserank.calibration import calibrated_loss
+from responserank.llm.training.trainer import pairwise_metrics
 
 
 def test_hard_labels_count_strict_wins():

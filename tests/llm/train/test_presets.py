@@ -12,10 +12,10 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from train_helpers import compose_config
 
-from responserank.llm.data.fixtures import write_multipref_fixture
 from responserank.llm.data.prepare import build_components
-from responserank.llm.objectives.base import PairwiseObjective
 from responserank.llm.train import CONFIG_DIR, run
+from responserank.llm.training.objectives.base import PairwiseObjective
+from responserank.testing.fixtures import write_multipref_fixture
 
 
 @functools.cache

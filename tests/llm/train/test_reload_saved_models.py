@@ -29,7 +29,7 @@ from responserank.llm.models import (
     resolve_checkpoint,
 )
 from responserank.llm.train import CONFIG_DIR, run
-from responserank.llm.trainer import RewardModelTrainer
+from responserank.llm.training.trainer import RewardModelTrainer
 
 LORA = ["model.lora.enabled=true", "model.lora.r=4", "model.lora.dropout=0.0"]
 MARGIN_TOLERANCE = 1e-4

@@ -13,10 +13,10 @@ from dataclasses import asdict
 import pytest
 from train_helpers import FAST, compose_config
 
-from responserank.llm.claims import ClaimHolder, read_holder
-from responserank.llm.interrupts import GracefulStop
-from responserank.llm.run_identity import group_id, run_name
-from responserank.llm.run_record import RunRecord, utc_now
+from responserank.llm.runs.claims import ClaimHolder, read_holder
+from responserank.llm.runs.identity import group_id, run_name
+from responserank.llm.runs.interrupts import GracefulStop
+from responserank.llm.runs.record import RunRecord, utc_now
 from responserank.llm.train import run
 from responserank.provenance import hostname
 

@@ -9,11 +9,11 @@ import pytest
 from omegaconf import OmegaConf
 from train_helpers import compose_config
 
-from responserank.llm.claims import claim_reason
-from responserank.llm.run_identity import config_hash, group_id, run_name
-from responserank.llm.run_lifecycle import IGNORE_CLAIMS_ENV, resume_checkpoint, skip_reason
-from responserank.llm.run_record import RunRecord
-from responserank.llm.wandb_mirror import resolve_wandb_mode, wandb_claim_reason
+from responserank.llm.runs.claims import claim_reason
+from responserank.llm.runs.identity import config_hash, group_id, run_name
+from responserank.llm.runs.lifecycle import IGNORE_CLAIMS_ENV, resume_checkpoint, skip_reason
+from responserank.llm.runs.record import RunRecord
+from responserank.llm.runs.wandb_mirror import resolve_wandb_mode, wandb_claim_reason
 
 
 def test_group_ignores_seed_fraction_and_operational_keys():

@@ -11,7 +11,7 @@ import sys
 import pytest
 from train_helpers import FAST, compose_config, run_torchrun_cpu
 
-from responserank.llm.interrupts import GracefulStop
+from responserank.llm.runs.interrupts import GracefulStop
 from responserank.llm.train import CONFIG_DIR, run
 
 EPOCHS = 2

@@ -17,11 +17,11 @@ import torch.nn.functional as F
 from train_helpers import random_pairs, tiny_model_config
 from transformers import TrainerCallback, TrainingArguments, set_seed
 
-from responserank.llm.data.pair_dataset import PairCollator
+from responserank.llm.data.batching.pair_dataset import PairCollator
 from responserank.llm.models import build_reward_model, load_tokenizer
-from responserank.llm.objectives.bt import BradleyTerryObjective
-from responserank.llm.trainer import RewardModelTrainer
-from responserank.llm.trl_reference import trl_reward_trainer
+from responserank.llm.training.objectives.bt import BradleyTerryObjective
+from responserank.llm.training.trainer import RewardModelTrainer
+from responserank.testing.trl_reference import trl_reward_trainer
 
 TOLERANCE = 1e-5
 

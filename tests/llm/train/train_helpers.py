@@ -16,9 +16,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from responserank.llm.data.fixtures import write_multipref_fixture
-from responserank.llm.data.pair_dataset import TokenizedPairs
+from responserank.llm.data.batching.pair_dataset import TokenizedPairs
 from responserank.llm.train import CONFIG_DIR
+from responserank.testing.fixtures import write_multipref_fixture
 
 FIXTURE_COMPARISONS = 120
 FIXTURE_TEST_SIZE = 30

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from responserank.cli_errors import report
-from responserank.errors import ResponseRankError
+from responserank.errors import ResponseRankError, UsetexUnavailable
 from responserank.llm.analysis.cache import (
     REGISTRY_FILE,
 )
@@ -143,10 +143,6 @@ def _registry(args: argparse.Namespace) -> list[Path]:
         print(text)
         return []
     return [args.registry]
-
-
-class UsetexUnavailable(RuntimeError):
-    """--usetex was asked for on a machine without LaTeX."""
 
 
 def _check_usetex() -> None:

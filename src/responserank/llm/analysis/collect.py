@@ -22,8 +22,8 @@ from responserank.llm.analysis.cache import REGISTRY_FILE, tidy, to_csv, write_c
 from responserank.llm.analysis.dataset_stats import ANNOTATIONS_FILE, annotation_table
 from responserank.llm.analysis.published import project_metric_name
 from responserank.llm.analysis.registry import FoundGroup, Registry
-from responserank.llm.run_record import RunRecord, utc_now
-from responserank.llm.wandb_mirror import wandb_credentials_available
+from responserank.llm.runs.record import RunRecord, utc_now
+from responserank.llm.runs.wandb_mirror import wandb_credentials_available
 from responserank.reading import read_yaml
 
 FINAL_PREFIX = "final/"

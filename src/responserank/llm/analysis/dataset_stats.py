@@ -6,7 +6,7 @@ response time vs. consensus (mean preference of all annotators of the comparison
 side this annotation chose) within each annotator, which removes each person's own pace.
 
 ``annotation_table`` reads a local copy of a MultiPref-schema dataset (hub layout, e.g. the one
-``python -m responserank.llm.data.fixtures`` writes) into one row per annotation; ``collect`` caches
+``python -m responserank.testing.fixtures`` writes) into one row per annotation; ``collect`` caches
 it as ``dataset_annotations.csv`` so ``generate`` needs no data. ``rt_correlations`` computes the
 statistics from that table.
 """
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from responserank.llm.data.agreement import agreement_statistics
-from responserank.llm.data.labels import SIDE
+from responserank.llm.data.signals.agreement import agreement_statistics
+from responserank.llm.data.signals.labels import SIDE
 from responserank.llm.data.sources.multipref import DEFAULT_CONFIG, LOCAL_FOLDERS
 from responserank.llm.data.sources.multipref_schema import parse_default
 from responserank.llm.data.sources.raw_rows import find_config_folder, read_local_config

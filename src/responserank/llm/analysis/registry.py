@@ -1,6 +1,6 @@
 """The results registry: which experiment groups the LLM analysis reads and how they are shown.
 
-Runs are identified by group id (``<preset>_<config hash>``, see ``responserank.llm.run_identity``),
+Runs are identified by group id (``<preset>_<config hash>``, see ``responserank.llm.runs.identity``),
 which changes whenever anything that defines the experiment changes. The registry names the group
 that stands for each configuration in the paper, so figures stay stable while hashes move::
 

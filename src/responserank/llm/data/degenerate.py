@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from responserank.llm.data.errors import DataValidationError
+from responserank.errors import DataValidationError
 
 log = logging.getLogger(__name__)
 

@@ -32,17 +32,16 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
-from responserank.errors import ConfigError
+from responserank.errors import ConfigError, DataValidationError
 from responserank.llm.data.degenerate import HANDFUL, require_left
-from responserank.llm.data.errors import DataValidationError
-from responserank.llm.data.filters import NoFilter
-from responserank.llm.data.partitioners import NoopPartitioner
-from responserank.llm.data.rank_transforms import NoTransform
 from responserank.llm.data.samplers import AnnotatorSampler
-from responserank.llm.data.signals import NoSignal
+from responserank.llm.data.signals.strength import NoSignal
+from responserank.llm.data.signals.targets import HardTarget
 from responserank.llm.data.stats import table_statistics
-from responserank.llm.data.stratifiers import GlobalStratifier
-from responserank.llm.data.targets import HardTarget
+from responserank.llm.data.strata.filters import NoFilter
+from responserank.llm.data.strata.partitioners import NoopPartitioner
+from responserank.llm.data.strata.rank_transforms import NoTransform
+from responserank.llm.data.strata.stratifiers import GlobalStratifier
 from responserank.seeding import step_rng
 
 log = logging.getLogger(__name__)

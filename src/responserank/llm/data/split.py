@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from responserank.llm.data.errors import DataValidationError
+from responserank.errors import DataValidationError
 
 
 def holdout_mask(

@@ -17,12 +17,8 @@ from typing import Any
 import datasets
 import pandas as pd
 
-from responserank.errors import DataValidationError
+from responserank.errors import BenchmarkDataError
 from responserank.reading import TABLE_SUFFIXES, read_table, table_kind
-
-
-class BenchmarkDataError(DataValidationError):
-    """The benchmark data could not be loaded or does not match the published benchmark."""
 
 
 def resolve_data_path(data_path: str | os.PathLike[str] | None, env_var: str) -> Path | None:

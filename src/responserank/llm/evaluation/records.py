@@ -1,6 +1,6 @@
 """Where the scores of a standalone evaluation go when the model is not part of a run record.
 
-Models saved by training sit in a run record (``responserank.llm.run_record.RunRecord``) and get the
+Models saved by training sit in a run record (``responserank.llm.runs.record.RunRecord``) and get the
 scores there; any other model gets a JSON file beside its folder. Both use the run-record metric
 names ``eval/<suite>/<metric>``.
 """

@@ -37,8 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from responserank.errors import BenchmarkDataError
 from responserank.llm.evaluation.base import Scorer, score_texts, screen_rows
-from responserank.llm.evaluation.benchmark_data import BenchmarkDataError, HubBenchmarkSuite
+from responserank.llm.evaluation.benchmark_data import HubBenchmarkSuite
 
 HUB_ID = "allenai/reward-bench-2"
 SPLIT = "test"

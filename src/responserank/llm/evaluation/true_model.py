@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
+from responserank.calibration import fit_probability_calibrator
 from responserank.llm.data.sources.lie import load_lie_full, load_lie_split
 from responserank.llm.data.sources.scale import TRUE_LABELS, load_true_items
 from responserank.llm.data.sources.true import ANCHOR_ITEM, load_true_split
 from responserank.llm.evaluation.base import Scorer, score_texts, screen_rows, screen_texts
-from responserank.llm.evaluation.calibration import fit_probability_calibrator
 
 PROBABILITY_FLOOR = 1e-7
 

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from responserank.atomic_io import write_bytes_atomic, write_json_atomic
 from responserank.cli_errors import report
+from responserank.errors import UsageError
 from responserank.reading import read_json
 from responserank.synthetic.analysis.generate import generate
 from responserank.synthetic.results import (
@@ -28,10 +29,6 @@ from responserank.synthetic.results import (
 from responserank.synthetic.rundir import provenance_path, results_path
 
 PATHS_FILE_NAME = "experiment_paths.json"
-
-
-class UsageError(ValueError):
-    """Arguments or a paths file that cannot be acted on."""
 
 
 def run_find(exp_dir: Path, out_dir: Path) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from responserank.atomic_io import write_text_atomic
-from responserank.errors import ResultsFormatError
+from responserank.errors import NoResultsError, ResultsFormatError
 from responserank.plotting import save_figure, style_context
 from responserank.synthetic.analysis.dataset_results import (
     GROUPS,
@@ -39,10 +39,6 @@ from responserank.synthetic.analysis.tables import metric_table, wilcoxon_csv, w
 from responserank.synthetic.results import read_results
 
 FILE_PREFIX = "synthetic"
-
-
-class NoResultsError(FileNotFoundError):
-    """None of the datasets the analysis knows has a results file in the cache folder."""
 
 
 @dataclass

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
+from responserank.llm.data.batching.lengths import fits
 from responserank.llm.data.degenerate import drop_identical_pairs, require_left
-from responserank.llm.data.lengths import fits
 from responserank.llm.data.sources.base import SourceTables
 
 SOURCE_COLUMNS = ("comparison_id", "prompt", "chosen", "rejected")

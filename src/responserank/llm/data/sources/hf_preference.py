@@ -40,10 +40,10 @@ import pandas as pd
 from transformers import PreTrainedTokenizerBase
 from trl.data_utils import is_conversational
 
+from responserank.errors import DataValidationError, invalid_value, missing_columns
+from responserank.llm.data.batching.lengths import fits
 from responserank.llm.data.degenerate import drop_identical_pairs
-from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
-from responserank.llm.data.labels import STRENGTHS
-from responserank.llm.data.lengths import fits
+from responserank.llm.data.signals.labels import STRENGTHS
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.sources.hf_preference_rows import (
     Rendered,

@@ -13,8 +13,7 @@ import datasets
 from transformers import PreTrainedTokenizerBase
 from trl.data_utils import apply_chat_template, maybe_extract_prompt
 
-from responserank.errors import InputFileError
-from responserank.llm.data.errors import DataValidationError, invalid_value
+from responserank.errors import DataValidationError, InputFileError, invalid_value
 from responserank.reading import read_csv, read_json_lines, read_parquet_table, read_text
 
 FILE_BUILDERS = {

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
-from responserank.llm.data.errors import DataValidationError
+from responserank.errors import DataValidationError
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.sources.comparisons import length_filtered, source_table
 from responserank.llm.data.sources.tables import (

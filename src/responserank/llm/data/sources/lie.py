@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
-from responserank.llm.data.errors import DataValidationError, invalid_value
+from responserank.errors import DataValidationError, invalid_value
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.sources.comparisons import length_filtered, source_table
 from responserank.llm.data.sources.tables import (

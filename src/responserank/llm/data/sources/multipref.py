@@ -21,14 +21,14 @@ import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
 from responserank.llm.data.aggregation import random_choice
-from responserank.llm.data.agreement import (
+from responserank.llm.data.batching.lengths import fits
+from responserank.llm.data.degenerate import require_left
+from responserank.llm.data.signals.agreement import (
     COUNT_COLUMNS,
     agreement_statistics,
     directional_agreement,
 )
-from responserank.llm.data.degenerate import require_left
-from responserank.llm.data.labels import SIDE, STRENGTH, TIE
-from responserank.llm.data.lengths import fits
+from responserank.llm.data.signals.labels import SIDE, STRENGTH, TIE
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.sources.multipref_schema import (
     MultiPrefTables,

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
-from responserank.llm.data.labels import OVERALL_PREFERENCES
+from responserank.errors import DataValidationError, invalid_value, missing_columns
+from responserank.llm.data.signals.labels import OVERALL_PREFERENCES
 from responserank.llm.data.sources.raw_rows import RawRows
 
 TEXT_FIELDS = ("comparison_id", "text", "completion_a", "completion_b")

@@ -25,15 +25,15 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
+from responserank.errors import invalid_value, missing_columns
+from responserank.llm.data.batching.lengths import fits
 from responserank.llm.data.degenerate import (
     DUPLICATE_POLICIES,
     drop_identical_pairs,
     handle_duplicates,
     require_left,
 )
-from responserank.llm.data.errors import invalid_value, missing_columns
-from responserank.llm.data.labels import STRENGTHS
-from responserank.llm.data.lengths import fits
+from responserank.llm.data.signals.labels import STRENGTHS
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.split import holdout_mask
 from responserank.reading import read_table

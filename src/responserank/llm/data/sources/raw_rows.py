@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from responserank.llm.data.errors import DataValidationError
+from responserank.errors import DataValidationError
 from responserank.reading import read_json_lines, read_parquet_table
 
 _DATASET_MARKERS = ("dataset_dict.json", "state.json")
@@ -54,7 +54,7 @@ def read_hub_config(hub_id: str, config: str, split: str = "train") -> RawRows:
         raise DataValidationError(
             f"could not load {origin} from the Hugging Face hub or its cache ({err}); without "
             "network access, point dataset.path at a local copy (see "
-            "responserank.llm.data.fixtures for the expected layout)"
+            "responserank.testing.fixtures for the expected layout)"
         ) from err
     return _from_records(dataset.to_list(), origin)
 

@@ -18,7 +18,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from responserank.llm.data.errors import invalid_value
+from responserank.errors import invalid_value
 from responserank.llm.data.sources.tables import (
     check_choice,
     check_text,

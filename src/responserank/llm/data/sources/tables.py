@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from responserank.llm.data.errors import DataValidationError, invalid_value, missing_columns
+from responserank.errors import DataValidationError, invalid_value, missing_columns
 from responserank.reading import read_table
 
 DATA_DIR_ENV = "RR_DATA_DIR"

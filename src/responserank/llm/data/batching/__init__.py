@@ -1,0 +1,1 @@
+"""From comparisons to model batches: token lengths, partition-aware packing, collation."""

@@ -1,0 +1,1 @@
+"""Signals: what a comparison carries besides the choice (strength ranks, reliability, soft targets)."""

@@ -1,0 +1,1 @@
+"""Strata and partitions: which comparisons are ranked against each other, and rank ablations."""

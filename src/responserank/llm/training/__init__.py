@@ -1,0 +1,1 @@
+"""The training core: the reward-model Trainer, its callbacks, schedules and objectives."""
