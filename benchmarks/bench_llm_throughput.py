@@ -45,7 +45,7 @@ def _worker(args: argparse.Namespace) -> dict:
     from responserank.llm.config import validate
     from responserank.llm.models import load_tokenizer
     from responserank.llm.runs.lifecycle import RunLifecycle
-    from responserank.llm.train import CONFIG_DIR, build_objective, build_trainer
+    from responserank.llm.train import CONFIG_DIR, build_trainer
     from responserank.llm.training.run_data import prepare_run_data
     from responserank.testing.fixtures import write_multipref_fixture
 
@@ -69,13 +69,12 @@ def _worker(args: argparse.Namespace) -> dict:
         ]
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose("config", overrides=overrides)
-        tokenizer = load_tokenizer(cfg.model)
-        objective = build_objective(cfg)
+        spec = validate(cfg)
+        tokenizer = load_tokenizer(spec.model)
         with contextlib.redirect_stderr(io.StringIO()):
-            data = prepare_run_data(cfg, tokenizer, objective, show_progress=False)
-        typed = validate(cfg)
-        lifecycle = RunLifecycle(cfg, typed, {}, PartialState())
-        trainer = build_trainer(cfg, typed, data, tokenizer, objective, [], lifecycle)
+            data = prepare_run_data(spec, tokenizer, show_progress=False)
+        lifecycle = RunLifecycle(spec, {}, PartialState())
+        trainer = build_trainer(spec, data, tokenizer, [], lifecycle)
         trainer.args.max_steps = args.warmup + args.steps
         trainer.args.eval_strategy = IntervalStrategy.NO
         trainer.args.logging_strategy = IntervalStrategy.NO

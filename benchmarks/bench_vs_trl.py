@@ -59,8 +59,9 @@ def _prepare(args: argparse.Namespace, tmp: Path) -> dict:
     from hydra import compose, initialize_config_dir
     from transformers import set_seed
 
+    from responserank.llm.config import validate
     from responserank.llm.models import build_reward_model, load_tokenizer
-    from responserank.llm.train import CONFIG_DIR, build_objective
+    from responserank.llm.train import CONFIG_DIR
     from responserank.llm.training.run_data import prepare_run_data
     from responserank.testing.fixtures import write_multipref_fixture
 
@@ -82,16 +83,15 @@ def _prepare(args: argparse.Namespace, tmp: Path) -> dict:
     prepared = {}
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         for name, overrides in configs.items():
-            cfg = compose("config", overrides=overrides)
-            tokenizer = load_tokenizer(cfg.model)
-            objective = build_objective(cfg)
+            spec = validate(compose("config", overrides=overrides))
+            tokenizer = load_tokenizer(spec.model)
             with contextlib.redirect_stderr(io.StringIO()):
-                data = prepare_run_data(cfg, tokenizer, objective, show_progress=False)
-            prepared[name] = {"cfg": cfg, "data": data, "objective": objective}
-    cfg = prepared["bt"]["cfg"]
-    tokenizer = load_tokenizer(cfg.model)
+                data = prepare_run_data(spec, tokenizer, show_progress=False)
+            prepared[name] = {"cfg": spec, "data": data, "objective": spec.loss}
+    spec = prepared["bt"]["cfg"]
+    tokenizer = load_tokenizer(spec.model)
     set_seed(0)
-    model = build_reward_model(cfg.model, tokenizer)
+    model = build_reward_model(spec.model, tokenizer)
     return {"tokenizer": tokenizer, "model": model, "presets": prepared}
 
 

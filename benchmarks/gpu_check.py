@@ -97,11 +97,11 @@ def write_model(size: dict, directory: Path, dtype: str) -> int:
     """A word-level tokenizer and a randomly initialised Llama reward model saved to
     ``directory`` (seed 0); returns the parameter count."""
     import torch
-    from omegaconf import OmegaConf
     from tokenizers import Tokenizer
     from tokenizers.models import WordLevel
     from transformers import PreTrainedTokenizerFast, set_seed
 
+    from responserank.llm.config import model_spec
     from responserank.llm.models import build_reward_model
 
     vocab = {PAD: 0, EOS: 1, **{f"w{i}": i for i in range(2, size["vocab_size"])}}
@@ -112,7 +112,7 @@ def write_model(size: dict, directory: Path, dtype: str) -> int:
         padding_side="right",
     )
     set_seed(0)
-    model_cfg = OmegaConf.create(
+    model_cfg = model_spec(
         {"architecture": {"model_type": "llama", **size["architecture"]}, "dtype": dtype}
     )
     model = build_reward_model(model_cfg, tokenizer)
@@ -161,14 +161,14 @@ def comparisons(size: dict, partitioned: bool):
 
 def run_configuration(trainer_name: str, tuning: str, size: dict, model_dir: Path) -> dict:
     import torch
-    from omegaconf import OmegaConf
     from step_timer import StepTimer
     from transformers import set_seed
 
+    from responserank.llm.config import model_spec
     from responserank.llm.models import build_reward_model, load_tokenizer
 
     cuda = torch.cuda.is_available()
-    model_cfg = OmegaConf.create(
+    model_cfg = model_spec(
         {
             "name_or_path": str(model_dir),
             "dtype": "bfloat16" if cuda else "float32",

@@ -15,11 +15,13 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from rewardbench_fixtures import V1_FEATURES, V2_FEATURES, v1_records, v2_records, write_split
 
+from responserank.errors import InputFileError, UsageError
+from responserank.llm.config import build_suites, model_spec
 from responserank.llm.evaluate import CONF_DIR, evaluate
 from responserank.llm.evaluation.rewardbench_v1 import RewardBenchV1
 from responserank.llm.evaluation.rewardbench_v2 import RewardBenchV2
 from responserank.llm.evaluation.scoring import RewardModelScorer
-from responserank.llm.evaluation.suites import build_suites, run_suites
+from responserank.llm.evaluation.suites import run_suites
 from responserank.llm.models import build_reward_model, load_reward_model, load_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -183,11 +185,11 @@ def test_running_run_unknown_suite_and_missing_model_fail_clearly(tmp_path, tiny
     run_dir = make_run_record(tmp_path, tiny_model)
     summary = json.loads((run_dir / "summary.json").read_text())
     (run_dir / "summary.json").write_text(json.dumps({**summary, "status": "running"}))
-    with pytest.raises(RuntimeError, match="still marked running"):
+    with pytest.raises(UsageError, match="still marked running"):
         evaluate(compose_config([f"model_dir={run_dir / 'model'}", *data_overrides(v1, v2)]))
     with pytest.raises(ValueError, match=r"unknown suite\(s\) \['rb3'\].*rewardbench_v1"):
         evaluate(compose_config([f"model_dir={tiny_model}", "suites=rb3"]))
-    with pytest.raises(FileNotFoundError, match="holds no saved model"):
+    with pytest.raises(InputFileError, match="holds no saved model"):
         evaluate(compose_config([f"model_dir={tmp_path}", *data_overrides(v1, v2)]))
 
 
@@ -232,9 +234,9 @@ def test_evaluate_command_scores_a_minilm_lora_adapter_as_training_saved_it(tmp_
     v1, v2 = local_data
     cfg = OmegaConf.load(REPO_ROOT / "conf" / "llm" / "model" / "minilm.yaml")
     cfg.lora.enabled = True
-    tokenizer = load_tokenizer(cfg)
+    tokenizer = load_tokenizer(model_spec(cfg))
     torch.manual_seed(0)
-    model = build_reward_model(cfg, tokenizer).eval()
+    model = build_reward_model(model_spec(cfg), tokenizer).eval()
     with torch.no_grad():  # a trained-looking score head, so the reloaded one must be the saved one
         for name, parameter in model.named_parameters():
             if "modules_to_save" in name:
@@ -267,9 +269,9 @@ def test_encoder_scores_do_not_depend_on_the_batch_with_a_left_padding_tokenizer
     from transformers import AutoTokenizer
 
     cfg = OmegaConf.load(REPO_ROOT / "conf" / "llm" / "model" / "minilm.yaml")
-    tokenizer = load_tokenizer(cfg)
+    tokenizer = load_tokenizer(model_spec(cfg))
     torch.manual_seed(0)
-    model = build_reward_model(cfg, tokenizer).eval()
+    model = build_reward_model(model_spec(cfg), tokenizer).eval()
     tokenizer.padding_side = "left"
     model.save_pretrained(tmp_path / "model")
     tokenizer.save_pretrained(tmp_path / "model")
@@ -304,6 +306,7 @@ def test_scorer_flags_inputs_over_max_length(tiny_model):
 
 
 def test_reload_settings_follow_the_run_unless_given(tmp_path, tiny_model):
+    from responserank.llm.config import settle_evaluate
     from responserank.llm.evaluate import reload_settings
     from responserank.llm.runs.record import RunRecord
 
@@ -311,7 +314,8 @@ def test_reload_settings_follow_the_run_unless_given(tmp_path, tiny_model):
     (run_dir / "config.yaml").write_text("model:\n  quantization: 4bit\n  dtype: bfloat16\n")
     record = RunRecord.holding_model(run_dir / "model")
     as_trained = compose_config([f"model_dir={run_dir / 'model'}"])
-    assert reload_settings(as_trained, record) == ("4bit", "bfloat16")
+    assert reload_settings(settle_evaluate(as_trained), record) == ("4bit", "bfloat16")
     given = compose_config([f"model_dir={run_dir / 'model'}", "quantization=null", "dtype=float32"])
-    assert reload_settings(given, record) == (None, "float32")
-    assert reload_settings(compose_config([f"model_dir={tiny_model}"]), None) == (None, "auto")
+    assert reload_settings(settle_evaluate(given), record) == (None, "float32")
+    tiny = settle_evaluate(compose_config([f"model_dir={tiny_model}"]))
+    assert reload_settings(tiny, None) == (None, "auto")

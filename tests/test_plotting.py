@@ -76,3 +76,42 @@ def test_shared_legend_lists_each_label_once():
         legend = plotting.shared_legend(fig, axes, [(extra, "reference")])
     assert [text.get_text() for text in legend.get_texts()] == ["BT", "reference"]
     plt.close(fig)
+
+
+def _band_vertices(ax) -> np.ndarray:
+    """The y values of every shaded band of ``ax`` (empty when none is drawn)."""
+    paths = [path for collection in ax.collections for path in collection.get_paths()]
+    return np.concatenate([path.vertices[:, 1] for path in paths]) if paths else np.array([])
+
+
+def test_a_band_needs_three_values_and_stays_inside_the_bounds():
+    two = [np.array([0.55, 0.95]), np.array([0.6, 0.99])]  # t with 1 df: a band from -2 to 3
+    three = [np.array([0.55, 0.95, 0.97]), np.array([0.6, 0.99, 0.98])]
+    with plotting.style_context():
+        fig, (narrow, wide) = plt.subplots(1, 2)
+        plotting.plot_mean_band(narrow, [0.5, 1.0], two, method="bt", bounds=(0.0, 1.0))
+        plotting.plot_mean_band(wide, [0.5, 1.0], three, method="bt", bounds=(0.0, 1.0))
+        plotting.clamp_ylim(wide, (0.0, 1.0))
+    assert _band_vertices(narrow).size == 0
+    band = _band_vertices(wide)
+    assert band.size and band.min() >= 0.0 and band.max() <= 1.0
+    low, high = wide.get_ylim()
+    assert low >= -0.02 and high <= 1.02
+    assert plotting.fewest_samples([*two, np.array([np.nan, 1.0, 2.0])]) == 2
+    assert plotting.no_band_entry(2, "trials")[1] == (
+        "no 95% band: 2 trials per point (a band needs 3)"
+    )
+    plt.close(fig)
+
+
+def test_integer_ticks_and_data_caption():
+    with plotting.style_context():
+        fig, ax = plt.subplots()
+        ax.bar([0, 1], [1, 2])
+        plotting.integer_ticks(ax.yaxis)
+        caption = plotting.data_caption(fig, "Data: generated fixture, not human preferences")
+        fig.canvas.draw()
+    ticks = ax.get_yticks()
+    assert np.allclose(ticks, np.round(ticks))
+    assert caption.get_text().startswith("Data: generated fixture")
+    plt.close(fig)

@@ -16,7 +16,7 @@ from scipy.optimize import minimize_scalar
 from responserank.calibration import calibrated_loss, pairwise_accuracy
 from responserank.llm.evaluation.anthropic_attributes import AnthropicAttributesSuite
 from responserank.llm.evaluation.base import EvalSuite, Scorer
-from responserank.llm.evaluation.lie_test import LieTestSuite
+from responserank.llm.evaluation.lie_test import LieTestSuite, correct_over_incorrect
 from responserank.llm.evaluation.rm_bench import RMBenchSuite
 from responserank.llm.evaluation.true_model import TrueModelSuite, TrueTransferSuite
 
@@ -94,6 +94,23 @@ def test_lie_test_recovers_a_known_linear_reward(tmp_path):
     assert metrics["lie_test/correctness_weight"] == pytest.approx(0.5)
     assert metrics["lie_test/ratio"] == pytest.approx(0.25)
     assert metrics["lie_test/intercept"] == pytest.approx(-1.0)
+    # correct beats incorrect in 3 of the 4 pairings (not concise vs detailed) and in both
+    # pairings of equal length
+    assert metrics["lie_test/accuracy"] == pytest.approx(0.75)
+    assert metrics["lie_test/accuracy_same_length"] == pytest.approx(1.0)
+
+
+def test_correct_over_incorrect_counts_ties_as_wrong():
+    rewards = {
+        "correct_concise": np.array([1.0, 0.0]),
+        "correct_detailed": np.array([1.0, 2.0]),
+        "incorrect_concise": np.array([1.0, -1.0]),
+        "incorrect_detailed": np.array([0.0, 3.0]),
+    }
+    # question 0: cc=ic tie, cc>id, cd=ic tie, cd>id -> 2 of 4; question 1: cc>ic, cc<id,
+    # cd>ic, cd<id -> 2 of 4. Same length: q0 tie, win; q1 win, loss -> 2 of 4.
+    result = correct_over_incorrect(rewards)
+    assert result == {"accuracy": 0.5, "accuracy_same_length": 0.5}
 
 
 def test_lie_test_length_scorer_equals_balanced_design_contrasts(shared_data_dir):

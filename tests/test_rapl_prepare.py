@@ -9,6 +9,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from responserank.llm.config import data_spec
 from responserank.llm.data.prepare import CORE_COLUMNS, prepare_data
 from responserank.loss_parameters import beta_from_correctness, p_from_correctness
 
@@ -47,7 +48,7 @@ def _cfg(data_dir: Path, signal: str, **signal_overrides):
 
 def test_true_calibrated_arm_reaches_the_prepared_tables(shared_data_dir, tokenizer):
     cfg = _cfg(shared_data_dir, "arm_true_calibrated", column="decision_time", map_to="beta")
-    data = prepare_data(cfg, tokenizer)
+    data = prepare_data(data_spec(cfg), tokenizer)
     for table in (data.train, data.eval):
         assert list(table.columns[: len(CORE_COLUMNS)]) == list(CORE_COLUMNS)
         assert table["rank"].isna().all()
@@ -63,7 +64,7 @@ def test_true_calibrated_arm_reaches_the_prepared_tables(shared_data_dir, tokeni
 def test_probability_arm_maps_to_p_and_fraction_keeps_alignment(shared_data_dir, tokenizer):
     cfg = _cfg(shared_data_dir, "arm", column="TRUE_probability_correct", is_prob=True, map_to="p")
     cfg.experiment.fraction = 0.25
-    data = prepare_data(cfg, tokenizer)
+    data = prepare_data(data_spec(cfg), tokenizer)
     assert 150 < len(data.train) < 250
     expected = p_from_correctness(torch.tensor(data.train["TRUE_probability_correct"].to_numpy()))
     np.testing.assert_allclose(data.train["reliability"], expected.numpy(), atol=1e-9)

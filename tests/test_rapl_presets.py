@@ -80,6 +80,33 @@ def test_lie_presets_train_and_evaluate(tmp_path, data_dir, monkeypatch, preset,
     assert f"name: {preset}" in config
 
 
+LIE_RT_PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("lie_rt_*.yaml"))
+
+
+@pytest.mark.parametrize("preset", LIE_RT_PRESETS)
+def test_lie_rt_study_presets_dry_run(tmp_path, data_dir, monkeypatch, preset):
+    monkeypatch.setenv("RR_DATA_DIR", str(data_dir))
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        overrides = [*FAST, f"tracking.output_root={tmp_path}", f"experiment={preset}"]
+        cfg = compose("config", overrides=[*overrides, "dry_run=true"])
+    assert cfg.experiment.name == preset
+    assert run(cfg).status == "finished"
+
+
+def test_lie_rt_study_trains_a_frozen_minilm_end_to_end(tmp_path, data_dir, monkeypatch):
+    # the study's settings (scripts/lie_rt_study.sh) on the fixture: permuted decision-time ranks,
+    # frozen MiniLM encoder, LIE-test accuracy against the correct answers
+    outcome, metrics = _run(
+        tmp_path, data_dir, monkeypatch, "experiment=lie_rt_rr_perm", "model=minilm_frozen",
+        "training.learning_rate=1e-3", "save_model=false",
+    )  # fmt: skip
+    for key in ("accuracy", "accuracy_same_length", "ratio"):
+        assert np.isfinite(metrics[f"eval/lie_test/{key}"])
+    stats = json.loads((outcome.run_dir / "data_stats.json").read_text())
+    assert "permute_seed=" in stats["components"]["signal"]
+    assert stats["train"]["ranked_rows"] > 0
+
+
 def test_calibrated_arm_with_margin_loss_and_centring(tmp_path, data_dir, monkeypatch):
     _, metrics = _run(
         tmp_path,
@@ -139,7 +166,7 @@ def _tokenizer():
     ],
 )
 def test_eval_options_build_their_suites(overrides, names):
-    from responserank.llm.evaluation.suites import build_suites
+    from responserank.llm.config import build_suites
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=overrides)

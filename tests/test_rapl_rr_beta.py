@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from responserank.errors import DataValidationError
+from responserank.llm.config import data_spec
 from responserank.llm.data.prepare import prepare_data
 from responserank.llm.data.signals.strength import ColumnRank
 from responserank.llm.train import run
@@ -72,7 +73,7 @@ def test_decision_time_ranks_and_confidence_betas_reach_the_tables(
     monkeypatch.setenv("RR_DATA_DIR", str(shared_data_dir))
     cfg = _compose(tmp_path)
     assert instantiate(cfg.loss).name == "responserank_rapl"
-    data = prepare_data(cfg, tokenizer)
+    data = prepare_data(data_spec(cfg), tokenizer)
     train = data.train
     # Every comparison ranked by its decision time, dealt into pairs (fast with slow).
     np.testing.assert_array_equal(train["rank"], train["raw_decision_time"])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from responserank.errors import InputFileError
 from responserank.llm.rapl_summary import collect_runs, main
 
 
@@ -58,5 +61,57 @@ def test_collect_and_aggregate(tmp_path):
 
 
 def test_no_runs_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no finished runs"):
+    with pytest.raises(InputFileError, match="no finished runs"):
         collect_runs(tmp_path)
+
+
+def _cli(argv: list[str], monkeypatch, capsys) -> tuple[int, str]:
+    """``python -m responserank.llm.rapl_summary argv`` in this process: exit status, stderr."""
+    monkeypatch.setattr(sys, "argv", ["rapl_summary", *argv])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_module("responserank.llm.rapl_summary", run_name="__main__", alter_sys=True)
+    return stop.value.code, capsys.readouterr().err
+
+
+def _truncate_summary(root: Path) -> Path:
+    _record(root, "bt-1", "rapl_lie_bt", 1, 0.2)
+    summary = root / "rapl_lie_bt" / "bt-1" / "summary.json"
+    summary.write_text(summary.read_text()[:40])
+    return summary
+
+
+@pytest.mark.filterwarnings("ignore:'responserank.llm.rapl_summary' found in sys.modules")
+@pytest.mark.parametrize(
+    ("case", "fragment"),
+    [
+        ("missing", "folder not found; expected the runs folder"),
+        ("empty", "no finished runs; expected <group>/<run>/summary.json"),
+        ("unfinished", "no finished runs"),
+        ("truncated", "not valid JSON at line 1"),
+        ("not_an_object", "not a JSON object with a 'metrics' object"),
+        ("other_experiment", "--experiments rapl_lie_beta: no finished run of these"),
+    ],
+)
+def test_bad_runs_folders_fail_on_one_line(tmp_path, monkeypatch, capsys, case, fragment):
+    root = tmp_path / "runs"
+    argv = [str(root)]
+    named: Path | str = root
+    if case != "missing":
+        root.mkdir()
+    if case == "unfinished":
+        _record(root, "bt-1", "rapl_lie_bt", 1, 0.2, status="running")
+    elif case == "truncated":
+        named = _truncate_summary(root)
+    elif case == "not_an_object":
+        _record(root, "bt-1", "rapl_lie_bt", 1, 0.2)
+        named = root / "rapl_lie_bt" / "bt-1" / "summary.json"
+        named.write_text("[1, 2]")
+    elif case == "other_experiment":
+        _record(root, "bt-1", "rapl_lie_bt", 1, 0.2)
+        argv += ["--experiments", "rapl_lie_beta"]
+        named = "--experiments"
+    code, err = _cli(argv, monkeypatch, capsys)
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith(f"error: {named}"), err
+    assert fragment in err

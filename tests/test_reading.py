@@ -54,7 +54,11 @@ def test_missing_file(tmp_path):
             r"line 1: the header is one field that looks ';'-separated; "
             r"expected a table, comma-separated, with columns \['a', 'b'\]",
         ),
-        (b"a,b\n1,2\n3,4,5\n", r"not a well-formed CSV table \(.*line 3, saw 3\); expected"),
+        (b"a,b\n1,2\n3,4,5\n", r"line 3: 3 fields, the header has 2; expected a table, every"),
+        (b"a,b\n1\n3,4\n", r"line 2: 1 fields, the header has 2; expected a table, every row"),
+        (b'a,b\n"1,2\n3,4\n', r"line 2: a quoted field is never closed \(the file ends inside"),
+        (b'a,b\n"x,1\n2,3\n"y",4\n', r"line 2: broken quoting \(',' expected after '\"' at line 4"),
+        (b"a,b,a\n1,2,3\n", r"line 1: column 'a' appears 2 times in the header \(fields 1, 3\)"),
     ],
 )
 def test_bad_csv(tmp_path, data, message):
@@ -289,6 +293,19 @@ def _csv_cases(header: tuple[str, ...]) -> dict[str, tuple[bytes, str]]:
             ";".join(header).encode() + b"\n" + b";".join(b"x" for _ in header) + b"\n",
             "line 1: the header is one field that looks ';'-separated; expected {what}, comma",
         ),
+        "unclosed_quote": (
+            comma + b"\n" + row + b'\n"' + row + b"\n" + row + b"\n",
+            "line 3: a quoted field is never closed (the file ends inside it); expected {what}",
+        ),
+        "field_count": (
+            comma + b"\n" + row + b"\n" + row + b",extra\n",
+            f"line 3: {len(header) + 1} fields, the header has {len(header)}; expected {{what}}",
+        ),
+        "duplicate_header": (
+            comma + b"," + header[-1].encode() + b"\n" + row + b",x\n",
+            f"line 1: column {header[-1]!r} appears 2 times in the header (fields "
+            f"{len(header)}, {len(header) + 1}); expected {{what}}, each column named once",
+        ),
     }
 
 
@@ -302,7 +319,18 @@ def _assert_names(loader: Loader, root: Path, data: bytes, message: str) -> None
     assert f"expected {loader.expected}" in text, text
 
 
-@pytest.mark.parametrize("case", ["empty", "header_only", "not_utf8", "semicolons"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "empty",
+        "header_only",
+        "not_utf8",
+        "semicolons",
+        "unclosed_quote",
+        "field_count",
+        "duplicate_header",
+    ],
+)
 @pytest.mark.parametrize("loader", CSV_LOADERS, ids=lambda loader: loader.name)
 def test_csv_loaders(tmp_path, loader, case):
     data, message = _csv_cases(loader.header)[case]

@@ -6,13 +6,35 @@ interrupted run never leaves a truncated JSON that a resumed run or the analysis
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from responserank.errors import WriteError
+from responserank.errors import ResponseRankError, WriteError
+
+#: errno values of an OSError the machine raises for a path: permissions, a read-only or full disk,
+#: a file too large, a path through a file. They describe the user's folders, never a bug.
+REFUSED_BY_MACHINE = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EFBIG,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ENAMETOOLONG,
+    }
+)
+#: Below this many free bytes the disk counts as full (for the user running the program).
+FULL_DISK_BYTES = 16 * 1024 * 1024
 
 
 def _current_umask() -> int:
@@ -62,3 +84,39 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> Path:
     """Write ``obj`` as JSON atomically, with sorted keys so equal content gives equal bytes."""
     return write_text_atomic(path, json.dumps(obj, indent=indent, sort_keys=True) + "\n")
+
+
+def _disk_full(folder: Path) -> bool:
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return shutil.disk_usage(candidate).free < FULL_DISK_BYTES
+    return False
+
+
+@contextmanager
+def writes_named(folder: str | os.PathLike[str], what: str) -> Iterator[None]:
+    """Report a write refused by the machine inside the block as ``WriteError`` naming the file.
+
+    For writers that are not this module's (the Trainer's checkpoints, a saved model): an
+    ``OSError`` whose errno is in :data:`REFUSED_BY_MACHINE` names its file (or ``folder`` when it
+    carries none), and any other error raised while the disk holding ``folder`` is full (torch
+    and safetensors report a full disk in their own words, e.g. ``unexpected pos``) names
+    ``folder``. ``what`` says what was being written. Project errors and other errors pass
+    unchanged.
+    """
+    try:
+        yield
+    except ResponseRankError:
+        raise
+    except Exception as err:
+        target = Path(folder)
+        if isinstance(err, OSError) and err.errno in REFUSED_BY_MACHINE:
+            reason = err.strerror or os.strerror(err.errno)
+            where = err.filename if err.filename is not None else f"{what} under {target}"
+            raise WriteError(err.errno, f"cannot write {where}: {reason}") from err
+        if _disk_full(target):
+            raise WriteError(
+                errno.ENOSPC,
+                f"cannot write {what} under {target}: the disk is full ({type(err).__name__}: {err})",
+            ) from err
+        raise

@@ -6,6 +6,7 @@ command-line entry points print it without a traceback and exit non-zero.
 
 from __future__ import annotations
 
+import difflib
 import signal
 from typing import Any
 
@@ -55,7 +56,12 @@ class LossParameterError(ResponseRankError, ValueError):
 
 
 class WriteError(ResponseRankError, OSError):
-    """A result file could not be written (full disk, permissions); the message names the file."""
+    """A result file could not be written (full disk, permissions); the message names the file.
+
+    Built as ``WriteError(errno, message)``; ``str()`` is the message alone (no ``[Errno N]``)."""
+
+    def __str__(self) -> str:
+        return str(self.strerror) if self.strerror is not None else super().__str__()
 
 
 class TableError(DataValidationError):
@@ -76,6 +82,26 @@ class NoResultsError(ResponseRankError, FileNotFoundError):
 
 class UsetexUnavailable(ResponseRankError, RuntimeError):
     """--usetex was asked for on a machine without LaTeX."""
+
+
+class HubUnavailableError(ConfigError):
+    """A model, tokenizer or dataset named by a Hugging Face hub id is not in the local cache and
+    cannot be fetched (offline, hub unreachable, gated or unknown repository); the message names
+    the id and the ways out (a bundled model, a local copy, logging in)."""
+
+
+class HubUploadError(ResponseRankError, RuntimeError):
+    """A model folder could not be uploaded to the hub (incomplete folder, hub switched off or
+    refusing); the message names the folder or repository and the reason."""
+
+
+class RequestRejected(ResponseRankError, ValueError):
+    """The scoring server refuses a request: HTTP ``status`` (4xx) and a one-line ``reason``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = int(status)
+        self.reason = reason
 
 
 class RunStopped(BaseException):
@@ -146,3 +172,27 @@ def describe_rows(table: Any, mask: Any, limit: int = 5) -> str:
     )
     more = len(rows) - limit
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def nearest_key(wrong: str, valid: Any) -> str | None:
+    """The valid key closest to ``wrong`` (``difflib``, ignoring case), or None when none is close."""
+    by_lower = {str(key).lower(): str(key) for key in valid}
+    near = difflib.get_close_matches(wrong.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[near[0]] if near else None
+
+
+def unknown_key(path: str, valid: dict[str, str], owner: str) -> ConfigError:
+    """The error for config key ``path`` that ``owner`` does not have.
+
+    ``valid`` maps each key ``owner`` has to what it expects (its help text or type). The message
+    names the key, the nearest valid key with what it expects (``did you mean
+    training.learning_rate (peak learning rate, > 0)?``), or lists the valid keys when none is close.
+    """
+    parent, _, leaf = path.rpartition(".")
+    near = nearest_key(leaf, valid)
+    if near is not None:
+        full = f"{parent}.{near}" if parent else near
+        hint = f"did you mean {full}" + (f" ({valid[near]})" if valid[near] else "") + "?"
+    else:
+        hint = f"valid keys: {', '.join(sorted(valid)) or 'none'}"
+    return ConfigError(f"config key '{path}': {owner} has no key '{leaf}'; {hint}")

@@ -25,12 +25,18 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from responserank.atomic_io import write_bytes_atomic
 from responserank.stats import summarize
 
 FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
 PNG_DPI = 200
+#: Fewest samples a confidence band is drawn for. With two, Student's t (12.7 standard errors at
+#: 95%) gives a band that only says "two values" and stretches the axis far outside the data.
+MIN_BAND_SAMPLES = 3
+#: Share of a metric's range left free beyond its bounds, so markers at a bound stay visible.
+BOUND_MARGIN = 0.02
 
 _BASE_RC: dict[str, Any] = {
     "font.family": "serif",
@@ -157,8 +163,15 @@ def plot_mean_band(
     method: str,
     confidence: float = 0.95,
     label: str | None = None,
+    bounds: tuple[float, float] | None = None,
+    min_samples: int = MIN_BAND_SAMPLES,
 ) -> Line2D:
-    """Plot the mean of ``samples[i]`` at ``x[i]`` with a shaded confidence band in the method's look."""
+    """Plot the mean of ``samples[i]`` at ``x[i]`` with a shaded confidence band in the method's look.
+
+    The band (Student's t interval of the mean) is drawn only between points with at least
+    ``min_samples`` finite values, and clipped to ``bounds`` (the metric's range, e.g. (0, 1) for
+    an accuracy) when given.
+    """
     if len(x) != len(samples):
         raise ValueError(f"x has {len(x)} points but samples has {len(samples)}")
     style = method_style(method)
@@ -166,6 +179,9 @@ def plot_mean_band(
     mean = np.array([s.mean for s in summaries])
     low = np.array([s.ci_low for s in summaries])
     high = np.array([s.ci_high for s in summaries])
+    banded = np.array([s.n >= min_samples for s in summaries], dtype=bool)
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     (line,) = ax.plot(
         x,
         mean,
@@ -174,8 +190,39 @@ def plot_mean_band(
         linestyle=style.linestyle,
         label=style.label if label is None else label,
     )
-    ax.fill_between(x, low, high, color=style.color, alpha=0.18, linewidth=0)
+    if banded.any():
+        ax.fill_between(x, low, high, where=banded, color=style.color, alpha=0.18, linewidth=0)
     return line
+
+
+def fewest_samples(samples: Iterable[Sequence[float] | np.ndarray]) -> int:
+    """The smallest number of finite values among ``samples`` (0 for none)."""
+    counts = [int(np.isfinite(np.asarray(s, dtype=float)).sum()) for s in samples]
+    return min(counts, default=0)
+
+
+def no_band_entry(samples_per_point: int, unit: str = "values") -> tuple[Artist, str]:
+    """A legend entry (no marker) saying why a figure shows means without confidence bands,
+    e.g. ``no 95% band: 2 trials per point (a band needs 3)``."""
+    label = f"no 95% band: {samples_per_point} {unit} per point (a band needs {MIN_BAND_SAMPLES})"
+    return Line2D([], [], linestyle="none"), label
+
+
+def clamp_ylim(ax: Axes, bounds: tuple[float, float], margin: float = BOUND_MARGIN) -> None:
+    """Keep the y axis inside a metric's range (plus a small margin for markers at a bound)."""
+    pad = margin * (bounds[1] - bounds[0])
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, bounds[0] - pad), min(high, bounds[1] + pad))
+
+
+def integer_ticks(axis: Any) -> None:
+    """Ticks at whole numbers only (counts such as trials or seeds): ``integer_ticks(ax.yaxis)``."""
+    axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+
+
+def data_caption(fig: Figure, text: str) -> Artist:
+    """A line above the panels saying where the data comes from (e.g. a generated fixture)."""
+    return fig.suptitle(text, fontsize=7, style="italic")
 
 
 def reference_line_style(method: str) -> dict[str, Any]:

@@ -7,9 +7,12 @@ it is known, and what the caller expected (``what``, e.g. "the LIE fold table"):
 - a missing file, an empty file, a table with a header but no data rows;
 - bytes that are not UTF-8 (line of the first bad byte);
 - a CSV whose expected columns are missing because it is separated by ``;``, tab or ``|``;
-- a CSV row with more fields than the header (pandas' tokenizer line);
-- a truncated or malformed JSON document (line and column) or JSON-lines line (line number);
-- a parquet file pyarrow cannot open; malformed YAML (line and column).
+- a CSV row whose field count differs from the header's, a quoted field that is never closed or
+  is followed by text before the next delimiter (the line where the record starts), and a header
+  naming a column twice (pandas would rename the second ``chosen`` to ``chosen.1``);
+- a truncated or malformed JSON document (line and column) or JSON-lines line (line number), a
+  JSON-lines object naming a key twice (``json`` keeps the last one);
+- a parquet file pyarrow cannot open or naming a column twice; malformed YAML (line and column).
 
 Files ending in ``.gz`` are decompressed first. Lines and rows count from 1 as editors show them;
 "row" in a table message is the 1-based data row (the header is not a row).
@@ -44,11 +47,15 @@ def _fail(path: PathLike, problem: str, what: str) -> InputFileError:
 
 
 def read_bytes(path: PathLike, what: str) -> bytes:
-    """The file's bytes (decompressed when it ends in ``.gz``); a missing file says so."""
+    """The file's bytes (decompressed when it ends in ``.gz``); a missing or unreadable file
+    raises InputFileError naming it."""
     file = Path(path)
     if not file.is_file():
         raise _fail(file, "file not found", what)
-    data = file.read_bytes()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:  # permissions, an I/O error of the disk
+        raise _fail(file, f"cannot be read ({exc.strerror or exc})", what) from exc
     if file.suffix == ".gz":
         try:
             data = gzip.decompress(data)
@@ -82,6 +89,66 @@ def _wrong_delimiter(columns: Sequence[str]) -> str | None:
     return next((d for d in OTHER_DELIMITERS if d in str(columns[0])), None)
 
 
+def _duplicate_column(header: Sequence[str]) -> str | None:
+    """The first named column that occurs twice in ``header`` (empty names are pandas' index)."""
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+def _check_csv_records(path: PathLike, text: str, what: str, delimiter: str) -> None:
+    """Refuse broken quoting, a field count other than the header's and a repeated column name.
+
+    pandas' tokenizer silently repairs all three: it lets a quoted field run on until the next
+    quote anywhere in the file, fills a short row with empty values, turns the extra first field
+    of a long row into the index, and renames a repeated column (``chosen.1``). The standard
+    library's strict CSV reader sees the file record by record, so the error names the line where
+    the broken record starts. A header that is one field holding another delimiter is left to
+    the caller's delimiter check (:func:`read_csv`).
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # long texts are fields too
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    start = 1
+    try:
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not record:
+                continue
+            if header is None:
+                header = record
+                if _wrong_delimiter(header) is not None:
+                    return
+                repeated = _duplicate_column(header)
+                if repeated is not None:
+                    positions = [i + 1 for i, name in enumerate(header) if name == repeated]
+                    raise _fail(
+                        path,
+                        f"line {line}: column {repeated!r} appears {len(positions)} times in the "
+                        f"header (fields {', '.join(map(str, positions))})",
+                        f"{what}, each column named once",
+                    )
+                continue
+            if len(record) != len(header):
+                spans = reader.line_num > line
+                hint = f" (a quoted field runs on to line {reader.line_num})" if spans else ""
+                raise _fail(
+                    path,
+                    f"line {line}: {len(record)} fields, the header has {len(header)}{hint}",
+                    f"{what}, every row with one field per column",
+                )
+    except csv.Error as exc:
+        problem = (
+            "a quoted field is never closed (the file ends inside it)"
+            if "end of data" in str(exc)
+            else f"broken quoting ({exc} at line {reader.line_num})"
+        )
+        raise _fail(path, f"line {start}: {problem}", f"{what}, quotes closed") from exc
+
+
 def read_csv(
     path: PathLike,
     what: str,
@@ -98,6 +165,9 @@ def read_csv(
     data rows is refused unless ``allow_no_rows``.
     """
     text = read_text(path, what)
+    delimiter = pandas_kwargs.get("sep", ",")
+    if isinstance(delimiter, str) and len(delimiter) == 1:
+        _check_csv_records(path, text, what, delimiter)
     try:
         frame = pd.read_csv(io.StringIO(text), **pandas_kwargs)
     except pd.errors.ParserError as exc:
@@ -145,15 +215,28 @@ def read_json_lines(
     text = read_text(path, what, allow_empty=allow_empty)
     lines = text.splitlines()
     objects = []
+    repeated: list[str] = []
+
+    def note_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # ``json`` keeps the last value of a repeated key; note the key instead.
+        key = _duplicate_column([k for k, _ in pairs])
+        if key is not None:
+            repeated.append(key)
+        return dict(pairs)
+
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(line, object_pairs_hook=note_repeats)
         except json.JSONDecodeError as exc:
             last = number == len(lines) and not text.endswith("\n")
             detail = "the last line ends early (truncated?)" if last else exc.msg
             raise _fail(path, f"line {number} is not valid JSON ({detail})", what) from exc
+        if repeated:
+            raise _fail(
+                path, f"line {number}: key {repeated[0]!r} appears twice in one object", what
+            )
         if not isinstance(value, dict):
             kind = type(value).__name__
             raise _fail(path, f"line {number}: expected a JSON object, got {kind}", what)
@@ -173,6 +256,9 @@ def read_parquet_table(path: PathLike, what: str, *, allow_no_rows: bool = False
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as exc:
         raise _fail(path, f"not a readable parquet file ({exc})", what) from exc
+    repeated = _duplicate_column(table.column_names)
+    if repeated is not None:
+        raise _fail(path, f"column {repeated!r} appears twice", f"{what}, each column named once")
     if table.num_rows == 0 and not allow_no_rows:
         raise _fail(path, "no data rows", f"{what} with at least one data row")
     return table

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from omegaconf import OmegaConf
 
 import responserank.synthetic.experiment_runner  # noqa: F401 -- registers the config resolver
 
@@ -23,9 +23,12 @@ TINY = [
 ]
 
 
-def compose_config(overrides: list[str]) -> DictConfig:
+def compose_config(overrides: list[str]) -> dict:
+    """The runner's config for ``overrides``, resolved to plain data as its entry point does."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+        return OmegaConf.to_container(
+            compose(config_name="config", overrides=overrides), resolve=True
+        )
 
 
 @pytest.fixture(autouse=True)

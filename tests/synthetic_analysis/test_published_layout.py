@@ -15,6 +15,7 @@ from responserank.errors import ResultsFormatError
 from responserank.synthetic import summary
 from responserank.synthetic.analysis.cli import main
 from responserank.synthetic.analysis.dataset_results import parse_results
+from responserank.synthetic.analysis.generate import read_dataset_results
 from responserank.synthetic.results import load_results, read_results
 from responserank.synthetic.results_layout import PROJECT, PUBLISHED, dataset_key, normalise_layout
 from synthetic_analysis.results_factory import make_results, write_results_file
@@ -80,12 +81,55 @@ def test_project_layout_passes_unchanged():
             "deterministic_all_no_variability",
         ),
         ("Drift-diffusion", "anything.json", "drift_diffusion"),
+        ("Drift Diffusion", "drift_diffusion.json", "drift_diffusion"),
+        (
+            "drift diffusion",
+            "drift_diffusion_no_variability.json",
+            "drift_diffusion_no_variability",
+        ),
+        ("DETERMINISTIC", "deterministic_all.json", "deterministic_all"),
+        (
+            "Stochastic No Variability",
+            "stochastic_no_variability.json",
+            "stochastic_no_variability",
+        ),
         ("stochastic", "stochastic.json", "stochastic"),
         ("custom_set", "custom_set.json", "custom_set"),
     ],
 )
 def test_display_name_maps_to_the_dataset_key(name, file, key):
     assert dataset_key(name, Path(file)) == key
+
+
+@pytest.mark.parametrize(
+    ("dataset", "display_name"),
+    [
+        ("drift_diffusion", "Drift Diffusion"),
+        ("drift_diffusion_no_variability", "Drift Diffusion"),
+        ("deterministic_all", "Deterministic"),
+    ],
+)
+def test_published_display_names_are_accepted_as_they_are_written(tmp_path, dataset, display_name):
+    """The published files carry display names spelled their own way ("Drift Diffusion", not
+    this project's "Drift-diffusion"); the file still reads as its dataset."""
+    path = tmp_path / f"{dataset}.json"
+    path.write_text(json.dumps(to_published(make_results(dataset, num_trials=3), display_name)))
+    assert read_dataset_results(path).dataset == dataset
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        summary.main([str(tmp_path), "--metrics", "choice_accuracy"])
+    assert f"| {dataset} |" in out.getvalue()
+
+
+def test_display_name_alone_marks_the_published_layout(tmp_path):
+    """A file whose only published trait is the display name is converted too."""
+    project = make_results("drift_diffusion", num_trials=3)
+    project["metadata"]["dataset"] = "Drift Diffusion"
+    path = tmp_path / "drift_diffusion.json"
+    path.write_text(json.dumps(project))
+    normalised = read_results(path)
+    assert normalised.layout == PUBLISHED
+    assert normalised.results["metadata"]["dataset"] == "drift_diffusion"
 
 
 def test_histogram_with_several_points_is_refused_naming_the_key(tmp_path):

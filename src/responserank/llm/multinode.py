@@ -23,10 +23,28 @@ from pathlib import Path
 
 from submitit.slurm.slurm import SlurmJobEnvironment
 
+from responserank.configs import config_dir
 from responserank.errors import ConfigError
 
 DEFAULT_PORT = 29500
 TRAIN_MODULE = "responserank.llm.train"
+
+
+def shipped_accelerate_config(config_file: str | Path) -> Path:
+    """``config_file`` as a path; a bare name that is no file names ``conf/accelerate/<name>.yaml``.
+
+    Raises :class:`ConfigError` naming the shipped configurations when neither exists.
+    """
+    path = Path(config_file)
+    if path.is_file():
+        return path
+    shipped = config_dir("accelerate")
+    if path.parent == Path("."):
+        candidate = shipped / (path.name if path.suffix else f"{path.name}.yaml")
+        if candidate.is_file():
+            return candidate
+    names = ", ".join(p.stem for p in sorted(shipped.glob("*.yaml")))
+    raise ConfigError(f"accelerate configuration {config_file}: no such file (shipped: {names})")
 
 
 def launch_command(
@@ -37,11 +55,12 @@ def launch_command(
 ) -> list[str]:
     """The ``accelerate launch`` argv for this node, from the SLURM variables of this process.
 
-    Raises :class:`ConfigError` when ``config_file`` does not exist, when the SLURM variables are
-    missing (not inside a job) or when the GPU count is unknown.
+    ``config_file`` is a path, or the name of a shipped configuration (``fsdp``, ``ddp``,
+    ``deepspeed_zero2``, ``deepspeed_zero3``: ``conf/accelerate/<name>.yaml``, found in a checkout
+    and in an installed wheel alike). Raises :class:`ConfigError` when it does not exist, when the
+    SLURM variables are missing (not inside a job) or when the GPU count is unknown.
     """
-    if not Path(config_file).is_file():
-        raise ConfigError(f"accelerate configuration {config_file}: no such file")
+    config_file = shipped_accelerate_config(config_file)
     missing = [
         k for k in ("SLURM_JOB_ID", "SLURM_JOB_NUM_NODES", "SLURM_NODEID") if k not in os.environ
     ]

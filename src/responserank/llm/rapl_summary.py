@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from omegaconf import OmegaConf
 
 from responserank.atomic_io import write_text_atomic
 from responserank.cli_errors import exit_on_project_error
+from responserank.errors import InputFileError, UsageError
+from responserank.llm.runs.record import config_value
 from responserank.reading import read_json, read_yaml
 
 METRICS = {
+    "lie_test_accuracy": "eval/lie_test/accuracy",
+    "lie_test_accuracy_same_length": "eval/lie_test/accuracy_same_length",
     "length_weight": "eval/lie_test/length_weight",
     "correctness_weight": "eval/lie_test/correctness_weight",
     "ratio": "eval/lie_test/ratio",
@@ -34,42 +37,74 @@ GROUP = ["experiment", "loss", "arm", "is_prob"]
 
 
 def run_row(run_dir: Path) -> dict[str, Any] | None:
-    """The summary row of one run directory, or None when it is not a finished training run."""
+    """The summary row of one run directory, or None when it is not a finished training run.
+
+    Raises InputFileError naming the file for a ``summary.json`` or ``config.yaml`` that cannot be
+    read (truncated, not an object) and for a finished summary without ``run_name``.
+    """
     summary_file, config_file = run_dir / "summary.json", run_dir / "config.yaml"
     if not summary_file.is_file() or not config_file.is_file():
         return None
-    summary = read_json(summary_file, "a run summary (a JSON object)")
+    what = "a run summary (a JSON object with status, run_name and metrics)"
+    summary = read_json(summary_file, what)
+    if not isinstance(summary, dict) or not isinstance(summary.get("metrics", {}), dict):
+        raise InputFileError(
+            f"{summary_file}: not a JSON object with a 'metrics' object; expected {what}"
+        )
     if summary.get("status") != "finished" or summary.get("dry_run"):
         return None
-    cfg = OmegaConf.create(read_yaml(config_file, "the run's resolved config (YAML)"))
-    signal = OmegaConf.select(cfg, "experiment.train_signal") or {}
-    column = signal.get("column") if hasattr(signal, "get") else None
+    if not isinstance(summary.get("run_name"), str):
+        raise InputFileError(f"{summary_file}: key 'run_name' missing; expected {what}")
+    raw_config = read_yaml(config_file, "the run's resolved config (a YAML mapping)")
+    if not isinstance(raw_config, dict):
+        raise InputFileError(
+            f"{config_file}: not a YAML mapping; expected the run's resolved config"
+        )
+    cfg = raw_config
+    signal = config_value(cfg, "experiment.train_signal") or {}
+    column = signal.get("column") if isinstance(signal, dict) else None
     metrics = summary.get("metrics", {})
     return {
         "run_name": summary["run_name"],
         "experiment": summary.get("experiment"),
-        "loss": str(OmegaConf.select(cfg, "loss._target_")).rsplit(".", 1)[-1],
+        "loss": str(config_value(cfg, "loss._target_")).rsplit(".", 1)[-1],
         "arm": column or "none",
         "is_prob": bool(signal.get("is_prob", False)) if column else False,
-        "fold": OmegaConf.select(cfg, "dataset.fold"),
+        "fold": config_value(cfg, "dataset.fold"),
         "seed": summary.get("seed"),
-        "model": OmegaConf.select(cfg, "model.name_or_path"),
-        "learning_rate": OmegaConf.select(cfg, "training.learning_rate"),
-        "num_epochs": OmegaConf.select(cfg, "training.num_epochs"),
+        "model": config_value(cfg, "model.name_or_path"),
+        "learning_rate": config_value(cfg, "training.learning_rate"),
+        "num_epochs": config_value(cfg, "training.num_epochs"),
         **{name: metrics.get(key, float("nan")) for name, key in METRICS.items()},
     }
 
 
 def collect_runs(root: Path, experiments: Sequence[str] | None = None) -> pd.DataFrame:
-    """Rows of all finished runs under ``root`` (``<root>/<group>/<run>/``), sorted."""
+    """Rows of all finished runs under ``root`` (``<root>/<group>/<run>/``), sorted.
+
+    Raises InputFileError for a missing ``root``, one without finished runs, or an unreadable run
+    record (naming the file).
+    """
+    if not root.is_dir():
+        raise InputFileError(
+            f"{root}: folder not found; expected the runs folder (tracking.output_root, "
+            "holding <group>/<run>/summary.json)"
+        )
     rows = [row for d in sorted(root.glob("*/*")) if d.is_dir() and (row := run_row(d))]
     table = pd.DataFrame(rows)
     if table.empty:
-        raise FileNotFoundError(
-            f"no finished runs under {root} (expected <group>/<run>/summary.json)"
+        raise InputFileError(
+            f"{root}: no finished runs; expected <group>/<run>/summary.json with status finished "
+            "(dry runs and unfinished runs are left out)"
         )
     if experiments:
+        found = sorted(table["experiment"].dropna().unique())
         table = table[table["experiment"].isin(experiments)]
+        if table.empty:
+            raise UsageError(
+                f"--experiments {' '.join(experiments)}: no finished run of these under {root}; "
+                f"experiments found: {', '.join(found)}"
+            )
     return table.sort_values([*GROUP, "fold", "seed"]).reset_index(drop=True)
 
 
@@ -121,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     return summary
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The ``rr-rapl-summary`` command: :func:`main` with project errors on one line."""
     with exit_on_project_error():
         main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -20,24 +20,47 @@ import argparse
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from omegaconf import OmegaConf
 
 from responserank.atomic_io import write_text_atomic
 from responserank.calibration import fit_probability_calibrator
 from responserank.cli_errors import exit_on_project_error
+from responserank.errors import InputFileError, UsageError
 from responserank.llm.data.sources.lie import load_lie_full
 from responserank.llm.data.sources.true import TrueItemsSource, load_true_split
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
 from responserank.llm.models import load_reward_model
 from responserank.llm.runs.lifecycle import finished_record
+from responserank.llm.runs.record import RunRecord, config_value
 from responserank.reading import read_yaml
 
 log = logging.getLogger(__name__)
 
 DEFAULT_COLUMN = "TRUE_model_probability"
+
+
+def true_run(run_dir: Path) -> tuple[RunRecord, dict[str, Any]]:
+    """The record and resolved config of a finished ``experiment=true_value_head`` run.
+
+    Raises ConfigError for a run that did not finish, InputFileError without its config.yaml and
+    UsageError for a run that is not a TRUE-model run.
+    """
+    record = finished_record(run_dir)
+    config_file = record.path / "config.yaml"
+    if not config_file.is_file():
+        raise InputFileError(f"{run_dir}: no config.yaml; pass run directories of trained runs")
+    loaded = read_yaml(config_file, "the run's resolved config (YAML)")
+    dataset = loaded.get("dataset") if isinstance(loaded, dict) else None
+    target = dataset.get("_target_") if isinstance(dataset, dict) else None
+    if not str(target).endswith("TrueItemsSource"):
+        raise UsageError(
+            f"{run_dir}: not a TRUE reliability run ({config_file} has dataset._target_ "
+            f"{target!r}); pass runs trained with experiment=true_value_head"
+        )
+    return record, loaded
 
 
 def run_predictions(
@@ -48,29 +71,20 @@ def run_predictions(
     max_length: int | None,
 ) -> pd.DataFrame:
     """Calibrated LIE correctness predictions of one finished true_value_head run."""
-    record = finished_record(run_dir)
-    config_file = record.path / "config.yaml"
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{run_dir}: no config.yaml; pass run directories of trained runs")
-    cfg = OmegaConf.create(read_yaml(config_file, "the run's resolved config (YAML)"))
-    dataset = cfg.dataset
-    if not str(dataset.get("_target_", "")).endswith("TrueItemsSource"):
-        raise ValueError(
-            f"{run_dir}: not a TRUE reliability run (dataset is {dataset.get('_target_')!r}); "
-            "train it with experiment=true_value_head"
-        )
+    record, cfg = true_run(run_dir)
+    dataset = cfg["dataset"]
     # Runs saved before the scale_TRUE items had their own source carry ``variant``.
     reads_true = str(dataset.get("_target_")) == f"{TrueItemsSource.__module__}.TrueItemsSource"
     reads_true = reads_true and dataset.get("variant", "original") == "original"
-    path = true_path or (dataset.path if reads_true else None)
-    cal = load_true_split(path, int(dataset.fold), "cal", str(dataset.layout))
-    quantization = cfg.model.get("quantization")
+    path = true_path or (dataset.get("path") if reads_true else None)
+    cal = load_true_split(path, int(dataset["fold"]), "cal", str(dataset["layout"]))
+    quantization = config_value(cfg, "model.quantization")
     model, tokenizer = load_reward_model(
         record.model_dir,
-        dtype=cfg.model.get("dtype", "auto") if quantization else "auto",
+        dtype=config_value(cfg, "model.dtype", "auto") if quantization else "auto",
         quantization=quantization,
     )
-    length = max_length or int(cfg.training.max_length)
+    length = max_length or int(config_value(cfg, "training.max_length"))
     scorer = RewardModelScorer(model, tokenizer, batch_size, length)
     calibrator = fit_probability_calibrator(
         score_items(scorer, cal["prompt_response_group"]), cal["correct_chosen"]
@@ -102,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=None)
     args = parser.parse_args(argv)
+    for run_dir in args.run_dirs:  # every run is checked before any data or model is loaded
+        true_run(run_dir)
     lie = load_lie_full(args.lie_path)
     predictions = []
     for run_dir in args.run_dirs:
@@ -117,7 +133,12 @@ def main(argv: Sequence[str] | None = None) -> Path:
     return args.out
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The ``rr-true-arm`` command: :func:`main` with INFO logging, project errors on one line."""
     logging.basicConfig(level=logging.INFO)
     with exit_on_project_error():
         main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -16,6 +16,7 @@ import logging
 import platform
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,11 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from responserank.atomic_io import write_json_atomic
-from responserank.cli_errors import exit_on_project_error
+from responserank.cli_errors import exit_on_project_error, run_hydra
+from responserank.configs import check_group_choices, check_top_level_keys, config_dir
 from responserank.errors import ConfigError, RunStopped
 from responserank.provenance import git_commit
+from responserank.reading import read_yaml
 from responserank.run_status import RunStatus, ended_by
 from responserank.synthetic.dataset_metrics import dataset_metrics
 from responserank.synthetic.execution import FitTask, run_tasks
@@ -71,7 +74,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def resolve_experiment(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> Experiment:
+def resolve_experiment(cfg: Mapping[str, Any], run_dir: Path, overrides: list[str]) -> Experiment:
     """The experiment of this invocation: from the config, or the stored one when resuming."""
     if cfg.get("resume_dir") is None:
         requested = Experiment.from_config(cfg)
@@ -250,14 +253,20 @@ def _compute(
     return results
 
 
-@hydra.main(version_base="1.3", config_path="../../../conf/synthetic", config_name="config")
+CONFIG_DIR = config_dir("synthetic")
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Validate, then run (or resume) one dataset's grid in Hydra's run directory."""
+    """Validate, then run (or resume) one dataset's grid in Hydra's run directory: the composed
+    config becomes plain data here, and :class:`Experiment` (the validated, frozen run
+    specification) is all the code below reads."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     overrides = list(HydraConfig.get().overrides.task)
-    backend = cfg.get("execution_backend") or {}
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    backend = plain.get("execution_backend") or {}
     with exit_on_project_error():
-        experiment = resolve_experiment(cfg, run_dir, overrides)
+        experiment = resolve_experiment(plain, run_dir, overrides)
         _worker_count(backend.get("num_processes"), 1)
     with exit_on_project_error():
         try:
@@ -276,9 +285,26 @@ def main(cfg: DictConfig) -> None:
             sys.exit(stop.exit_status)
 
 
-if __name__ == "__main__":
+def top_level_keys() -> dict[str, str]:
+    """The top-level keys of ``conf/synthetic/config.yaml`` (and ``learners``)."""
+    primary = read_yaml(CONFIG_DIR / "config.yaml", "the synthetic runner's primary config")
+    keys = {str(k): "" for k in primary if k not in ("defaults", "hydra")}
+    return {**keys, "learners": "the learners: +learner@learners.NAME=PRESET"}
+
+
+def cli() -> None:
+    """The ``rr-synthetic`` command (and ``python -m responserank.synthetic.experiment_runner``):
+    preset names are checked first, then Hydra composes and :func:`main` runs; the process ends
+    without interpreter teardown (:func:`~responserank.synthetic.processes.exit_now`)."""
     try:
-        main()
+        with exit_on_project_error():
+            check_group_choices(CONFIG_DIR, sys.argv[1:])
+            check_top_level_keys(CONFIG_DIR, sys.argv[1:], top_level_keys())
+        run_hydra(main)
     except SystemExit as done:
         exit_now(done.code)
     exit_now(0)
+
+
+if __name__ == "__main__":
+    cli()

@@ -6,7 +6,7 @@ Each model maps the true utilities (u1, u2) of the options of every comparison t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
@@ -82,34 +82,18 @@ class StochasticResponses:
 
 
 @dataclass(frozen=True)
-class DriftDiffusionResponses:
+class DriftDiffusionResponses(DDMParams):
     """Drift-diffusion decisions with drift proportional to the utility difference.
 
     v = (u1 - u2) * drift_multiplier, divided by the standard deviation of v over the trial's
     comparisons when ``normalize_drift`` (so the difficulty does not depend on the utility
-    scale). The upper boundary is option 1.
+    scale). The upper boundary is option 1. The diffusion parameters (threshold, noise, time step,
+    cap, ...) are the fields of :class:`~responserank.synthetic.ddm.DDMParams`, their one home,
+    checked when the model is built.
     """
 
     drift_multiplier: float = 1.0
     normalize_drift: bool = True
-    threshold: float = 1.2
-    relative_start: float = 0.5
-    noise_sd: float = 0.4
-    dt: float = 0.001
-    non_decision_time: float = 0.3
-    drift_variability: float = 0.0
-    start_variability: float = 0.0
-    non_decision_time_variability: float = 0.0
-    max_decision_time: float = 20.0
-    block_steps: int = 128
-
-    def __post_init__(self) -> None:
-        self.params  # noqa: B018 -- validates the diffusion parameters at construction
-
-    @property
-    def params(self) -> DDMParams:
-        """The diffusion parameters (the fields shared with :class:`DDMParams`)."""
-        return DDMParams(**{f.name: getattr(self, f.name) for f in fields(DDMParams)})
 
     def __call__(
         self,
@@ -123,5 +107,5 @@ class DriftDiffusionResponses:
             sd = drift.std()
             if sd > 0:
                 drift = drift / sd
-        outcome = simulate_ddm(drift, rng, self.params)
+        outcome = simulate_ddm(drift, rng, self)
         return Responses(choice=outcome.upper, rt=outcome.rt, capped=outcome.capped)

@@ -9,11 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
+from responserank.configs import config_dir
 from responserank.errors import ConfigError
 from responserank.synthetic.learner_spec import LearnerSpec
 from responserank.synthetic.rundir import size_key, trial_blocks
@@ -24,12 +22,8 @@ from responserank.synthetic.trial_data import (
 )
 
 RESERVED_LEARNER_NAMES = ("metadata", "dataset_metrics")
-LEARNER_PRESETS = Path(__file__).resolve().parents[3] / "conf" / "synthetic" / "learner"
+LEARNER_PRESETS = config_dir("synthetic", "learner")
 _LEARNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def _plain(cfg: Any) -> Any:
-    return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
 
 
 def _check_int(value: Any, key: str, minimum: int) -> int:
@@ -93,9 +87,9 @@ class Experiment:
     trials_per_chunk: int
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any] | DictConfig) -> Experiment:
-        """Validate the run config (Hydra's composed config or a stored ``run_config.yaml``)."""
-        plain = _plain(cfg)
+    def from_config(cls, plain: Mapping[str, Any]) -> Experiment:
+        """Validate the run config as plain data (Hydra's composed config, resolved by the entry
+        point, or a stored ``run_config.yaml``)."""
         dataset_cfg = plain.get("dataset")
         if not isinstance(dataset_cfg, Mapping):
             raise ConfigError("dataset: missing; choose one with dataset=NAME")

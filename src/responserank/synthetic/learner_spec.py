@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from responserank.errors import nearest_key
 from responserank.synthetic.objectives import OBJECTIVES
 
 LOSS_KINDS = tuple(OBJECTIVES)
@@ -100,8 +101,10 @@ class LearnerSpec:
         valid = [f.name for f in fields(cls) if f.name != "name"]
         unknown = sorted(set(cfg) - set(valid))
         if unknown:
+            near = nearest_key(unknown[0], valid)
+            hint = f"; did you mean learners.{name}.{near}?" if near else ""
             raise ValueError(
-                f"learners.{name}: unknown key(s) {unknown}; valid keys: {', '.join(valid)}"
+                f"learners.{name}: unknown key(s) {unknown}{hint} (valid keys: {', '.join(valid)})"
             )
         if "loss" not in cfg:
             raise ValueError(

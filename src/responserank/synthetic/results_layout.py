@@ -3,7 +3,8 @@
 The published runner writes the same structure (``responserank.synthetic.results``) with four
 differences, which ``normalise_layout`` turns into this project's layout before validation:
 
-- ``metadata.dataset`` holds a display name ("Stochastic") instead of the dataset key;
+- ``metadata.dataset`` holds a display name ("Stochastic", "Drift Diffusion") instead of the
+  dataset key;
 - ``metadata.master_seed`` is absent (and ``metadata.timestamp`` present);
 - ``dataset_metrics.test_confusion_matrix`` entries have ``"type": "confusion_matrix"`` (here
   ``"matrix"``);
@@ -16,6 +17,7 @@ What a file lacks is returned as ``missing`` key paths, so readers can list it i
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,22 +48,48 @@ class Normalised:
     missing: list[str] = field(default_factory=list)
 
 
+def _words(name: str) -> tuple[str, ...]:
+    """The lower-case words of a name: "Drift Diffusion", "Drift-diffusion" and
+    "drift_diffusion" all give ("drift", "diffusion")."""
+    return tuple(re.findall(r"[0-9a-z]+", name.casefold()))
+
+
+def _base_dataset(name: str) -> str | None:
+    """The base dataset key a key or display name stands for, spelled in any case and with any
+    separators between its words; None for a name that is neither."""
+    words = _words(name)
+    for base, label in DATASET_DISPLAY_NAMES.items():
+        if words in (_words(label), _words(base)):
+            return base
+    return None
+
+
 def dataset_key(name: str, path: Path) -> str:
     """The dataset key of ``metadata.dataset``: a key stays, a display name maps to its key.
 
-    A display name is shared by a dataset and its no-variability ablation; the file name (e.g.
-    ``stochastic_no_variability.json``) decides between them. A name that is no known display
-    name is returned as it is (the caller checks it against the file name).
+    Display names are matched by their words, whatever the case and separators: the published
+    files write "Drift Diffusion" where this project's table says "Drift-diffusion". A display
+    name is shared by a dataset and its no-variability ablation; the file name (e.g.
+    ``stochastic_no_variability.json``) decides between them. A name spelling the file name's
+    words ("Stochastic No Variability") maps to the file name. Any other name is returned as it
+    is (the caller checks it against the file name).
     """
-    for base, label in DATASET_DISPLAY_NAMES.items():
-        if name.casefold() == label.casefold():
-            return path.stem if path.stem in (base, base + ABLATION_SUFFIX) else base
+    if name != path.stem and _words(name) == _words(path.stem):
+        return path.stem
+    base = _base_dataset(name)
+    if base is not None:
+        return path.stem if path.stem in (base, base + ABLATION_SUFFIX) else base
     return name
+
+
+def _is_display_name(name: Any) -> bool:
+    """A known dataset's display name (in any spelling), not one of this project's keys."""
+    return isinstance(name, str) and name not in DATASET_DISPLAY_NAMES and bool(_base_dataset(name))
 
 
 def _is_published(results: Mapping[str, Any]) -> bool:
     metadata = results.get("metadata")
-    if isinstance(metadata, Mapping) and metadata.get("dataset") in DATASET_DISPLAY_NAMES.values():
+    if isinstance(metadata, Mapping) and _is_display_name(metadata.get("dataset")):
         return True
     dataset_metrics = results.get("dataset_metrics")
     if not isinstance(dataset_metrics, Mapping):

@@ -4,7 +4,9 @@
 
 Prints a Markdown table (one row per dataset and learner) so that the numbers quoted in the
 README come from the JSON, not from hand copying. The interval is the t-interval of the mean over
-trials.
+trials. A trial whose value is missing (NaN or null, e.g. an undefined correlation) is left out of
+its cell: the cell then says how many trials it averages (``(n=4 of 6)``) and a ``nan:`` line
+after the tables names the file, the key and the count.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from responserank.cli_errors import exit_on_project_error
@@ -36,6 +39,27 @@ def mean_ci(values: Sequence[float | None], level: float = 0.95) -> tuple[float,
     return summary.mean, summary.ci_half_width
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: mean and t-interval half-width over the ``used`` of ``trials`` trials
+    whose value is a number (the others are NaN or null)."""
+
+    mean: float
+    half_width: float
+    used: int
+    trials: int
+
+    @property
+    def nan_trials(self) -> int:
+        return self.trials - self.used
+
+
+def cell(values: Sequence[float | None], level: float = 0.95) -> Cell:
+    """The :class:`Cell` of one learner, size and metric from its per-trial values."""
+    summary = summarize([math.nan if v is None else v for v in values], level)
+    return Cell(summary.mean, summary.ci_half_width, summary.n, len(values))
+
+
 def _entries(results: dict, learner: str, size: str, metric: str) -> list | None:
     """The per-trial entries of one cell, or None when the file does not record it."""
     summary = results[learner]["sizes"].get(size, {}).get("summary_metrics", {})
@@ -52,17 +76,33 @@ def missing_cells(results: dict, size: str, metrics: Sequence[str]) -> list[str]
     ]
 
 
+def nan_cells(results: dict, size: str, metrics: Sequence[str]) -> list[str]:
+    """``<key path>: k of n trials NaN (left out; the cell averages n - k)`` per asked cell with
+    missing values."""
+    lines = []
+    for learner in _learners(results):
+        for metric in metrics:
+            entries = _entries(results, learner, size, metric)
+            found = None if entries is None else cell([e["value"] for e in entries])
+            if found is not None and found.nan_trials:
+                lines.append(
+                    f"{learner}.sizes.{size}.summary_metrics.{metric}: {found.nan_trials} of "
+                    f"{found.trials} trials NaN (left out; the cell averages {found.used})"
+                )
+    return lines
+
+
 def summary_rows(
     results: dict, size: str, metrics: Sequence[str] = DEFAULT_METRICS
-) -> list[tuple[str, list[tuple[float, float] | None]]]:
-    """Per learner (run order): [(mean, ci half-width) or None when absent, per metric] at
-    dataset size ``size``."""
+) -> list[tuple[str, list[Cell | None]]]:
+    """Per learner (run order): [the :class:`Cell`, or None when absent, per metric] at dataset
+    size ``size``."""
     rows = []
     for learner in _learners(results):
         cells = []
         for metric in metrics:
             entries = _entries(results, learner, size, metric)
-            cells.append(None if entries is None else mean_ci([e["value"] for e in entries]))
+            cells.append(None if entries is None else cell([e["value"] for e in entries]))
         rows.append((learner, cells))
     return rows
 
@@ -75,11 +115,11 @@ def _learners(results: dict) -> list[str]:
     return sorted(present)
 
 
-def _cell(cell: tuple[float, float] | None) -> str:
-    if cell is None:
+def _cell(found: Cell | None) -> str:
+    if found is None:
         return "-"
-    mean, half = cell
-    return f"{mean:.3f} ± {half:.3f}"
+    text = f"{found.mean:.3f} ± {found.half_width:.3f}"
+    return text + (f" (n={found.used} of {found.trials})" if found.nan_trials else "")
 
 
 def pivot_tables(
@@ -93,22 +133,24 @@ def pivot_tables(
     datasets = [r["metadata"]["dataset"] for r in loaded]
     blocks = []
     for metric in metrics:
+        rows = []
+        for learner in learners:
+            found = []
+            for results in loaded:
+                entries = _entries(results, learner, size, metric) if learner in results else None
+                found.append(None if entries is None else cell([e["value"] for e in entries]))
+            rows.append((learner, found))
+        trials = ", ".join(sorted({str(r["metadata"]["num_trials"]) for r in loaded}))
+        if any(c is not None and c.nan_trials for _, found in rows for c in found):
+            trials += "; fewer where a cell says (n=k of n): NaN trials left out"
         lines = [
-            f"{metric} at size {size} (mean ± 95% CI half-width over trials; n = "
-            + ", ".join(sorted({str(r["metadata"]["num_trials"]) for r in loaded}))
-            + ")",
+            f"{metric} at size {size} (mean ± 95% CI half-width over trials; n = {trials})",
             "",
             "| learner | " + " | ".join(datasets) + " |",
             "|---|" + "---|" * len(datasets),
         ]
-        for learner in learners:
-            cells = []
-            for results in loaded:
-                entries = _entries(results, learner, size, metric) if learner in results else None
-                cells.append(
-                    _cell(None if entries is None else mean_ci([e["value"] for e in entries]))
-                )
-            lines.append(f"| {learner} | " + " | ".join(cells) + " |")
+        for learner, found in rows:
+            lines.append(f"| {learner} | " + " | ".join(_cell(c) for c in found) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -123,7 +165,7 @@ def markdown_table(
         dataset = results["metadata"]["dataset"]
         trials = results["metadata"]["num_trials"]
         for learner, cells in summary_rows(results, size, metrics):
-            shown = " | ".join(_cell(cell) for cell in cells)
+            shown = " | ".join(_cell(found) for found in cells)
             lines.append(f"| {dataset} (n={trials}) | {learner} | {shown} |")
     return "\n".join(lines)
 
@@ -183,10 +225,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     render = pivot_tables if args.layout == "pivot" else markdown_table
     print(render(files, args.size, args.metrics))
     for path in files:
-        for key in missing_cells(load_results(path), args.size, args.metrics):
+        results = load_results(path)
+        for key in missing_cells(results, args.size, args.metrics):
             print(f"missing: {path}: {key} (shown as -)")
+        for line in nan_cells(results, args.size, args.metrics):
+            print(f"nan: {path}: {line}")
+
+
+def cli() -> None:
+    """The ``rr-synthetic-summary`` command: :func:`main` with project errors on one line."""
+    with exit_on_project_error():
+        main()
 
 
 if __name__ == "__main__":
-    with exit_on_project_error():
-        main()
+    cli()

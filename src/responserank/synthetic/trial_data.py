@@ -11,16 +11,19 @@ a confound between strata that ranking *within* strata removes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
+from responserank.errors import unknown_key
 from responserank.seeding import numpy_rng, torch_generator
 from responserank.synthetic.generators import Responses
 from responserank.synthetic.strength import HyperbolicStrength
@@ -182,42 +185,46 @@ def resolve_stratum_aliases(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def build_dataset_spec(cfg: Any) -> DatasetSpec:
-    """A ``DatasetSpec`` from the ``dataset`` config node (instantiating its ``_target_`` parts).
+#: The ``_target_`` parts of a dataset node and the DatasetSpec field each builds.
+BUILT_PARTS = {"items": "items", "utility": "utility", "generator": "responses"}
+#: What the dataset keys that are not DatasetSpec fields hold (for the nearest-key hint).
+PART_HELP = {
+    "items": "_target_ node: the item distribution",
+    "utility": "_target_ node: the true utility",
+    "generator": "_target_ node: the response model",
+    "strength": "min_rt / max_rt of the hyperbolic strength",
+}
+
+
+def build_dataset_spec(values: Mapping[str, Any]) -> DatasetSpec:
+    """A ``DatasetSpec`` from the ``dataset`` node as plain data (its ``_target_`` parts built).
 
     ``num_partitions`` and ``partition_rt_variability`` are accepted as the former names of
-    ``num_strata`` and ``stratum_rt_variability``; when set (not null) they take precedence.
+    ``num_strata`` and ``stratum_rt_variability``; when set (not null) they take precedence. Keys
+    left out take the defaults of :class:`DatasetSpec`.
+
+    Raises:
+        ConfigError: an unknown key (naming the nearest valid one).
+        ValueError: a missing required key or a value out of range.
     """
-    plain = cfg if not OmegaConf.is_config(cfg) else OmegaConf.to_container(cfg, resolve=True)
-    node = OmegaConf.create(resolve_stratum_aliases(dict(plain)))
-    known = {
-        "name",
-        "items",
-        "utility",
-        "generator",
-        "strength",
-        "num_train_samples",
-        "num_test_samples",
-        "num_strata",
-        "stratum_rt_variability",
-        "utility_sd",
-    }
-    unknown = sorted(set(node.keys()) - known)
-    if unknown:
-        raise ValueError(f"dataset config: unknown key(s) {unknown}; valid keys: {sorted(known)}")
-    missing = sorted(k for k in ("name", "items", "utility", "generator") if k not in node)
+    node = resolve_stratum_aliases(dict(values))
+    types = typing.get_type_hints(DatasetSpec)
+    scalars = [
+        f.name for f in dataclasses.fields(DatasetSpec) if f.name not in BUILT_PARTS.values()
+    ]
+    known = {**PART_HELP, **{k: types[k].__name__ for k in scalars if k != "strength"}}
+    for key in node:
+        if key not in known:
+            raise unknown_key(f"dataset.{key}", known, "the dataset config")
+    missing = sorted(k for k in ("name", *BUILT_PARTS) if k not in node)
     if missing:
         raise ValueError(f"dataset config: missing key(s) {missing}")
-    strength_cfg = node.get("strength") or {}
+    settings = {
+        k: types[k](node[k]) for k in scalars if k in node and k not in ("name", "strength")
+    }
     return DatasetSpec(
-        name=str(node.name),
-        items=instantiate(node["items"]),
-        utility=instantiate(node.utility),
-        responses=instantiate(node.generator),
-        strength=HyperbolicStrength(**OmegaConf.to_container(OmegaConf.create(strength_cfg))),
-        num_train_samples=int(node.get("num_train_samples", 50)),
-        num_test_samples=int(node.get("num_test_samples", 200)),
-        num_strata=int(node.get("num_strata", 5)),
-        stratum_rt_variability=float(node.get("stratum_rt_variability", 3.0)),
-        utility_sd=float(node.get("utility_sd", 1.0)),
+        name=str(node["name"]),
+        **{field: instantiate(node[key], _convert_="all") for key, field in BUILT_PARTS.items()},
+        strength=HyperbolicStrength(**(node.get("strength") or {})),
+        **settings,
     )

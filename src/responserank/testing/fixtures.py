@@ -337,13 +337,14 @@ def write_multipref_fixture(
 
 
 def dataset_card(n_comparisons: int, seed: int) -> str:
-    """The dataset card: the hub's ``configs:`` block (config -> data files) and a short note."""
+    """The dataset card: the hub's ``configs:`` block (config -> data files), the tag
+    ``generated-data`` (figures of runs on it say so) and a short note."""
     blocks = "".join(
         f"- config_name: {config}\n  data_files:\n  - split: train\n    path: {folder}/train-*\n"
         for config, folder in CONFIG_FOLDERS.items()
     )
     return (
-        f"---\nconfigs:\n{blocks}---\n\n"
+        f"---\nconfigs:\n{blocks}tags:\n- generated-data\n---\n\n"
         "# Synthetic MultiPref fixture\n\n"
         f"{n_comparisons} invented comparisons (seed {seed}) in the file layout and schema of the "
         "hub dataset `allenai/multipref` (revision 1291023), written by "
@@ -368,6 +369,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.comparisons} comparisons to {root}")
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The ``rr-fixtures`` command: :func:`main` with project errors on one line."""
     with exit_on_project_error():
         main()
+
+
+if __name__ == "__main__":
+    cli()

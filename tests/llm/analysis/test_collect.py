@@ -123,6 +123,34 @@ def test_mismatched_group_and_missing_folder(tmp_path, registry):
     )
 
 
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        (lambda text: text[: len(text) // 2], "not valid JSON"),
+        (lambda text: "", "not valid JSON"),
+        (lambda text: "[1, 2]", "expected a JSON object"),
+    ],
+)
+@pytest.mark.parametrize("command", ["collect", "registry"])
+def test_a_damaged_run_summary_fails_on_one_line_naming_it(
+    tmp_path, registry, capsys, damage, fragment, command
+):
+    runs = tmp_path / "runs"
+    _record(runs, "bt_0000000001", 1.0, 1)
+    damaged = _record(runs, "bt_0000000001", 1.0, 2)
+    damaged.summary_path.write_text(damage(damaged.summary_path.read_text()))
+    if command == "collect":
+        argv = ["collect", str(tmp_path / "cache"), "--runs-dir", str(runs)]
+        argv += ["--registry", str(registry.path)]
+    else:
+        argv = ["registry", "--runs-dir", str(runs), "--registry", str(tmp_path / "new.yaml")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {damaged.summary_path}: "), err
+    assert fragment in err and f"move the damaged run folder {damaged.path} away" in err
+    assert not (tmp_path / "cache").exists()
+
+
 def _wandb_run(name, fraction, seed, state="finished", status="finished", created="1", **summary):
     return SimpleNamespace(
         name=name,

@@ -81,6 +81,7 @@ def test_collect_and_generate_from_real_run_records(runs_dir, tmp_path, capsys):
         assert "eval/rewardbench_v2/subset/Ties" in rows.index
     meta = json.loads((cache / "meta.json").read_text())
     assert meta["runs"] == 4 and meta["dataset"] is not None
+    assert meta["data_note"].startswith("generated fixture")  # the runs trained on the fixture
     assert (cache / "dataset_annotations.csv").is_file()
 
     out = figures / "llm"

@@ -165,6 +165,26 @@ def test_import_layout_variants_then_generate(tmp_path):
     assert summary.loc[summary["config"] == "bt", "label"].iloc[0] == "BT (baseline)"
 
 
+def test_a_style_matplotlib_rejects_is_a_warning_not_a_refusal(tmp_path):
+    """The published registry as it is: ``linestyle: ':-'`` on one configuration."""
+    registry = REGISTRY.replace("    linestyle: '-'\n", "    linestyle: ':-'\n")
+    assert registry != REGISTRY
+    source = write_source(tmp_path / "src", variant_frame(), registry)
+    cache = tmp_path / "cache"
+    output = run_cli(["import-published", str(source), str(cache), "--allow-pickle"])
+    warning = (
+        f"warning: {source / 'registry.yaml'}: experiments.rr_agree.linestyle: expected one of"
+    )
+    assert warning in output
+    assert "configuration 'rr_agree' is drawn with the default linestyle" in output
+    assert "imported 9 runs" in output
+    meta = load_cache(cache).meta
+    assert len(meta["registry_warnings"]) == 1 and "rr_agree" in meta["registry_warnings"][0]
+    output = run_cli(["generate", str(cache), str(tmp_path / "fig"), "--formats", "png"])
+    assert "warning: " in output and "experiments.rr_agree.linestyle" in output
+    assert (tmp_path / "fig" / "llm" / "summary.csv").is_file()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -149,6 +149,38 @@ def test_published_registry_format_reads_as_configs(tmp_path):
     assert (bt.label, bt.color, bt.marker, bt.linestyle) == ("BT (baseline)", "#E74C3C", "^", "--")
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "default"),
+    [
+        ("linestyle", "':-'", "-"),
+        ("marker", "star", "o"),
+        ("color", "reddish", None),
+    ],
+)
+def test_unusable_published_style_warns_and_takes_the_default(tmp_path, key, value, default):
+    """The published registry is read as it is: a style matplotlib rejects is a warning naming
+    the file, the configuration and the value, and that configuration gets the default."""
+    text = PUBLISHED_TEXT + f"  rr_odd:\n    egid: odd-v1\n    {key}: {value}\n"
+    path = _write(tmp_path, text)
+    registry = load_registry(path)
+    assert list(registry.configs) == ["bt", "rr_agree", "rr_odd"]
+    assert len(registry.warnings) == 1
+    warning = registry.warnings[0]
+    assert warning.startswith(f"{path}: experiments.rr_odd.{key}: expected ")
+    assert f"configuration 'rr_odd' is drawn with the default {key}" in warning
+    fallback = load_registry(_write(tmp_path, PUBLISHED_TEXT + "  rr_odd:\n    egid: odd-v1\n"))
+    odd = registry.configs["rr_odd"].style
+    assert odd == fallback.configs["rr_odd"].style
+    if default is not None:
+        assert getattr(odd, key) == default
+    assert registry.configs["bt"].style.linestyle == "--", "the other configurations keep theirs"
+
+
+def test_unusable_style_in_this_projects_format_is_still_an_error(tmp_path):
+    with pytest.raises(RegistryError, match=r"configs\.x\.linestyle: expected one of"):
+        load_registry(_write(tmp_path, "configs:\n  x: {group_id: g, linestyle: ':-'}\n"))
+
+
 def test_a_registry_restyles_bt_in_its_own_figures_only(tmp_path):
     shared = method_style("bt")
     registry = load_registry(_write(tmp_path, PUBLISHED_TEXT))

@@ -29,7 +29,7 @@ COLUMNS = {
     "rejected_column": "bad",
     "annotator_column": "who",
     "stratum_column": "grp",
-    "signal_column": "rt",
+    "strength_column": "rt",
 }
 
 
@@ -67,8 +67,8 @@ def test_stated_strength_signal_and_id_column(tmp_path, tokenizer):
         chosen_column="good",
         rejected_column="bad",
         id_column="q",
-        signal_column="strength",
-        signal_kind="stated_strength",
+        strength_column="strength",
+        strength_kind="stated_strength",
     )
     train = source.load(tokenizer, 512, 0).train
     assert train["stated_strength"].tolist() == [r["strength"] for r in ROWS]
@@ -202,8 +202,8 @@ def test_unknown_strength_label(tmp_path, tokenizer):
         prompt_column="q",
         chosen_column="good",
         rejected_column="bad",
-        signal_column="strength",
-        signal_kind="stated_strength",
+        strength_column="strength",
+        strength_kind="stated_strength",
     )
     with pytest.raises(
         DataValidationError,
@@ -227,7 +227,8 @@ def test_non_text_response(tmp_path, tokenizer):
     rows[3]["good"] = None
     path = _write(tmp_path / "prefs.jsonl", rows)
     with pytest.raises(
-        DataValidationError, match=r"data row 3 \(0-based\), field 'good': expected a string"
+        DataValidationError,
+        match=r"data row 3 \(0-based\), field 'good': expected a non-empty string",
     ):
         PreferenceTableSource(path=str(path), **COLUMNS).load(tokenizer, 512, 0)
 

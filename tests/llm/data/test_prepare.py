@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from responserank.errors import ConfigError
+from responserank.llm.config import data_spec
 from responserank.llm.data.prepare import CORE_COLUMNS, prepare_data
 from responserank.llm.data.stats import format_stats
 
@@ -94,7 +95,7 @@ def test_dataset_variants(compose_cfg):
 
 def test_contract_columns_and_types(compose_cfg, tokenizer):
     cfg = compose_cfg("signal=agreement", "partitioner=round_robin_auto", "target=agreement")
-    prepared = prepare_data(cfg, tokenizer)
+    prepared = prepare_data(data_spec(cfg), tokenizer)
     for table in (prepared.train, prepared.eval):
         assert list(table.columns[: len(CORE_COLUMNS)]) == list(CORE_COLUMNS)
         assert table["partition"].dtype == np.int64
@@ -113,7 +114,7 @@ def test_contract_columns_and_types(compose_cfg, tokenizer):
 
 
 def test_bt_preset_makes_every_row_a_singleton(compose_cfg, tokenizer):
-    train = prepare_data(compose_cfg(), tokenizer).train
+    train = prepare_data(data_spec(compose_cfg()), tokenizer).train
     assert train["rank"].isna().all()
     assert train["partition"].tolist() == list(range(len(train)))
 
@@ -125,7 +126,7 @@ def test_annotator_strata_and_round_robin(compose_cfg, tokenizer):
         "partitioner=round_robin",
         "experiment.train_partitioner.target_size=3",
     )
-    train = prepare_data(cfg, tokenizer).train
+    train = prepare_data(data_spec(cfg), tokenizer).train
     assert (train["stratum"] == train["annotator"]).all()
     assert (train.groupby("partition")["annotator"].nunique() == 1).all()
     assert train.groupby("partition").size().max() <= 3
@@ -134,9 +135,9 @@ def test_annotator_strata_and_round_robin(compose_cfg, tokenizer):
 
 def test_same_seed_same_tables_other_seed_other_tables(compose_cfg, tokenizer):
     overrides = ("signal=real_rt", "partitioner=random_size", "experiment.fraction=0.5")
-    first = prepare_data(compose_cfg(*overrides), tokenizer)
-    again = prepare_data(compose_cfg(*overrides), tokenizer)
-    other = prepare_data(compose_cfg(*overrides, "seed=7"), tokenizer)
+    first = prepare_data(data_spec(compose_cfg(*overrides)), tokenizer)
+    again = prepare_data(data_spec(compose_cfg(*overrides)), tokenizer)
+    other = prepare_data(data_spec(compose_cfg(*overrides, "seed=7")), tokenizer)
     pd.testing.assert_frame_equal(first.train, again.train)
     pd.testing.assert_frame_equal(first.eval, again.eval)
     assert first.stats == again.stats
@@ -144,8 +145,10 @@ def test_same_seed_same_tables_other_seed_other_tables(compose_cfg, tokenizer):
 
 
 def test_fraction_sampling_and_stats(compose_cfg, tokenizer):
-    full = prepare_data(compose_cfg("signal=agreement"), tokenizer)
-    half = prepare_data(compose_cfg("signal=agreement", "experiment.fraction=0.5"), tokenizer)
+    full = prepare_data(data_spec(compose_cfg("signal=agreement")), tokenizer)
+    half = prepare_data(
+        data_spec(compose_cfg("signal=agreement", "experiment.fraction=0.5")), tokenizer
+    )
     n = len(full.train)
     assert len(half.train) == round(0.5 * n)
     assert half.stats["dropped"]["fraction_sampling"] == n - round(0.5 * n)
@@ -167,7 +170,7 @@ def test_random_filter_leaves_singletons(compose_cfg, tokenizer):
     cfg = compose_cfg(
         "signal=agreement", "filter=random_filter", "experiment.train_filter.fraction=0.25"
     )
-    prepared = prepare_data(cfg, tokenizer)
+    prepared = prepare_data(data_spec(cfg), tokenizer)
     train = prepared.train
     removed = round(0.25 * len(train))
     assert train["rank"].isna().sum() == removed == prepared.stats["ranks_removed_by_filter"]
@@ -177,13 +180,15 @@ def test_random_filter_leaves_singletons(compose_cfg, tokenizer):
 
 def test_published_filter_order_filters_the_sampled_rows_with_a_floor_count(compose_cfg, tokenizer):
     options = ("signal=agreement", "filter=random_filter", "experiment.train_filter.fraction=0.3")
-    ours = prepare_data(compose_cfg(*options, "experiment.fraction=0.5"), tokenizer)
+    ours = prepare_data(data_spec(compose_cfg(*options, "experiment.fraction=0.5")), tokenizer)
     published = prepare_data(
-        compose_cfg(
-            *options,
-            "experiment.fraction=0.5",
-            "+experiment.rank_filter_order=after_sampling",
-            "experiment.train_filter.rounding=floor",
+        data_spec(
+            compose_cfg(
+                *options,
+                "experiment.fraction=0.5",
+                "+experiment.rank_filter_order=after_sampling",
+                "experiment.train_filter.rounding=floor",
+            )
         ),
         tokenizer,
     )
@@ -196,18 +201,18 @@ def test_published_filter_order_filters_the_sampled_rows_with_a_floor_count(comp
     assert published.stats["rank_filter_order"] == "after_sampling"
     # default order: the filter saw the whole table, so the sampled share varies around f
     assert ours.stats["rank_filter_order"] == "before_sampling"
-    whole_table = len(prepare_data(compose_cfg(*options), tokenizer).train)
+    whole_table = len(prepare_data(data_spec(compose_cfg(*options)), tokenizer).train)
     assert ours.stats["ranks_removed_by_filter"] == round(0.3 * whole_table)
 
 
 def test_unknown_rank_filter_order_names_the_key(compose_cfg, tokenizer):
     with pytest.raises(ConfigError, match=r"experiment\.rank_filter_order must be one of"):
-        prepare_data(compose_cfg("+experiment.rank_filter_order=sometimes"), tokenizer)
+        prepare_data(data_spec(compose_cfg("+experiment.rank_filter_order=sometimes")), tokenizer)
 
 
 def test_field_filter_keeps_only_matching_ranks(compose_cfg, tokenizer):
     cfg = compose_cfg("signal=real_rt", "filter=field", "experiment.train_filter.value=Open QA")
-    train = prepare_data(cfg, tokenizer).train
+    train = prepare_data(data_spec(cfg), tokenizer).train
     ranked = train["rank"].notna()
     assert ranked.any()
     assert (train.loc[ranked, "category"] == "Open QA").all()
@@ -215,9 +220,13 @@ def test_field_filter_keeps_only_matching_ranks(compose_cfg, tokenizer):
 
 
 def test_rank_transform_keeps_each_partitions_ranks(compose_cfg, tokenizer):
-    base = prepare_data(compose_cfg("signal=real_rt", "stratifier=annotator"), tokenizer).train
+    base = prepare_data(
+        data_spec(compose_cfg("signal=real_rt", "stratifier=annotator")), tokenizer
+    ).train
     shuffled = prepare_data(
-        compose_cfg("signal=real_rt", "stratifier=annotator", "rank_transform=random_rank"),
+        data_spec(
+            compose_cfg("signal=real_rt", "stratifier=annotator", "rank_transform=random_rank")
+        ),
         tokenizer,
     ).train
     assert (base["partition"] == shuffled["partition"]).all()
@@ -242,13 +251,13 @@ def test_preference_table_dataset(tmp_path, compose_cfg, tokenizer):
         "dataset=preference_table",
         f"dataset.path={path}",
         "dataset.test_size=2",
-        "dataset.signal_column=rt",
+        "dataset.strength_column=rt",
         "dataset.annotator_column=who",
         "signal=real_rt",
         "stratifier=annotator",
         "partitioner=round_robin_auto",
     )
-    prepared = prepare_data(cfg, tokenizer)
+    prepared = prepare_data(data_spec(cfg), tokenizer)
     assert len(prepared.train) == 6 and len(prepared.eval) == 2
     assert prepared.train.groupby("partition")["annotator"].nunique().eq(1).all()
     np.testing.assert_array_equal(prepared.train["rank"], prepared.train["response_time"])
@@ -266,7 +275,7 @@ def test_degenerate_rows_are_counted_in_the_data_statistics(tmp_path, compose_cf
         "dataset.test_size=0",
         "sampler=uniform",
     )
-    stats = prepare_data(cfg, tokenizer).stats
+    stats = prepare_data(data_spec(cfg), tokenizer).stats
     assert stats["source"]["duplicate_rows"] == 2
     assert stats["dropped"]["duplicate_rows"] == 2
     assert stats["dropped"]["identical_pairs"] == 1
@@ -275,8 +284,10 @@ def test_degenerate_rows_are_counted_in_the_data_statistics(tmp_path, compose_cf
 
 
 def test_a_tiny_fraction_warns_with_the_counts(compose_cfg, tokenizer, caplog):
-    full = len(prepare_data(compose_cfg("signal=agreement"), tokenizer).train)
-    tiny = prepare_data(compose_cfg("signal=agreement", "experiment.fraction=0.01"), tokenizer)
+    full = len(prepare_data(data_spec(compose_cfg("signal=agreement")), tokenizer).train)
+    tiny = prepare_data(
+        data_spec(compose_cfg("signal=agreement", "experiment.fraction=0.01")), tokenizer
+    )
     assert len(tiny.train) == 1
     assert tiny.stats["dropped"]["fraction_sampling"] == full - 1
     expected = f"step 'fraction_sampling (fraction=0.01)' left only 1 comparison(s) ({full} -> 1)"
@@ -295,4 +306,4 @@ def test_a_sampler_keeping_nothing_names_the_step(compose_cfg, tokenizer, monkey
         match=r"dataset MultiPrefSource: step 'fraction_sampling \(fraction=0\.5\)' left no "
         r"comparisons \(\d+ -> 0\)",
     ):
-        prepare_data(compose_cfg("experiment.fraction=0.5"), tokenizer)
+        prepare_data(data_spec(compose_cfg("experiment.fraction=0.5")), tokenizer)

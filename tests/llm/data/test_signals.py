@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from responserank.errors import DataValidationError
 from responserank.llm.data.signals.strength import (
     Agreement,
+    ColumnRank,
     Consensus,
     DirectionalAgreement,
     NoSignal,
@@ -64,3 +67,36 @@ def test_unknown_stated_strength_is_an_error():
     table = TABLE.assign(stated_strength=["clearly", "somewhat", "clearly"])
     with pytest.raises(DataValidationError, match=r"row 1 has stated_strength 'somewhat'"):
         StatedStrength().ranks(table)
+
+
+def test_column_rank_leaves_listed_values_unranked():
+    table = pd.DataFrame({"seconds": [0.0, 3.0, 12.0, 0.0, np.nan]})
+    ranks = ColumnRank("seconds", unranked_values=[0]).ranks(table)
+    np.testing.assert_array_equal(ranks, [np.nan, 3.0, 12.0, np.nan, np.nan])
+    np.testing.assert_array_equal(
+        ColumnRank("seconds", descending=True).ranks(table), [-0.0, -3.0, -12.0, -0.0, np.nan]
+    )
+    assert table["seconds"].iloc[0] == 0.0  # the table is not changed
+
+
+@given(
+    st.lists(st.floats(0.0, 100.0, allow_nan=False), min_size=1, max_size=40),
+    st.integers(0, 2**31),
+)
+@settings(max_examples=50, deadline=None)
+def test_column_rank_permutation_keeps_the_ranked_rows_and_values(values, seed):
+    table = pd.DataFrame({"seconds": values})
+    plain = ColumnRank("seconds", unranked_values=[0]).ranks(table)
+    permuted = ColumnRank("seconds", unranked_values=[0], permute_seed=seed).ranks(table)
+    np.testing.assert_array_equal(np.isnan(plain), np.isnan(permuted))
+    ranked = ~np.isnan(plain)
+    np.testing.assert_array_equal(np.sort(plain[ranked]), np.sort(permuted[ranked]))
+    again = ColumnRank("seconds", unranked_values=[0], permute_seed=seed).ranks(table)
+    np.testing.assert_array_equal(permuted, again)
+
+
+def test_column_rank_permutation_breaks_the_link_to_the_rows():
+    table = pd.DataFrame({"seconds": np.arange(1.0, 201.0)})
+    ranks = {s: ColumnRank("seconds", permute_seed=s).ranks(table) for s in (1, 2)}
+    assert not np.array_equal(ranks[1], table["seconds"].to_numpy())
+    assert not np.array_equal(ranks[1], ranks[2])

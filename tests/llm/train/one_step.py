@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from transformers import TrainingArguments, set_seed
 
+from responserank.llm.config import model_spec
 from responserank.llm.data.batching.pair_dataset import PairCollator
 from responserank.llm.models import build_reward_model, load_tokenizer
 from responserank.llm.training.objectives.bt import BradleyTerryObjective
@@ -31,9 +32,9 @@ def step_gradient(
     from train_helpers import random_pairs, tiny_model_config
 
     model_cfg = tiny_model_config()
-    tokenizer = load_tokenizer(model_cfg)
+    tokenizer = load_tokenizer(model_spec(model_cfg))
     set_seed(0)
-    model = build_reward_model(model_cfg, tokenizer)
+    model = build_reward_model(model_spec(model_cfg), tokenizer)
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(

@@ -22,6 +22,7 @@ from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin
 from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu_env
 from train_helpers import compose_config, tiny_model_config
 
+from responserank.llm.config import model_spec
 from responserank.llm.models import build_reward_model, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[3]
@@ -79,7 +80,7 @@ def test_fsdp_is_fsdp2_full_shard_with_the_llama_decoder_layer_and_activation_ch
     assert env["ACCELERATE_MIXED_PRECISION"] == "bf16"
     # The class to wrap exists in the Llama reward models this project builds.
     model_cfg = tiny_model_config()
-    model = build_reward_model(model_cfg, load_tokenizer(model_cfg))
+    model = build_reward_model(model_spec(model_cfg), load_tokenizer(model_spec(model_cfg)))
     wrapped = [m for m in model.modules() if type(m).__name__ == "LlamaDecoderLayer"]
     assert len(wrapped) == model.config.num_hidden_layers
 

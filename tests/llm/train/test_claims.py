@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from responserank.atomic_io import write_json_atomic
+from responserank.errors import InputFileError
 from responserank.llm.runs.claims import Claim, ClaimHolder, live_reason, read_holder
 from responserank.llm.runs.record import utc_now
 from responserank.provenance import hostname
@@ -115,11 +116,55 @@ def test_heartbeat_is_refreshed_while_the_claim_is_held(tmp_path):
     assert live_reason(refreshed, stale_after_s=60) is not None
 
 
-def test_malformed_claim_names_the_file(tmp_path):
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{",
+        b"",
+        b'{"host": "h", "pid": 1}',
+        b"\xff\xfe",
+        b'{"host": "h", "pid": 1, "token": "t", "claimed_at": "x", "heartbeat_at": "yesterday"}',
+    ],
+)
+def test_a_fresh_damaged_claim_names_the_file_and_keeps_the_run(tmp_path, content):
     path = tmp_path / "claim.json"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match=r"claim\.json: damaged claim file"):
+        read_holder(path)
+    reason = Claim(path, TIMEOUT_S).acquire()
+    assert reason is not None
+    assert str(path) in reason and "damaged claim file" in reason and "force=true" in reason
+    assert path.read_bytes() == content, "a claim that may be live is left alone"
+
+
+def test_an_old_damaged_claim_is_taken_over_and_force_takes_any(tmp_path):
+    path = tmp_path / "claim.json"
+    path.write_text('{"host": "h", "pi')  # truncated
+    os.utime(path, (time.time() - 2 * TIMEOUT_S,) * 2)
+    claim = Claim(path, TIMEOUT_S)
+    assert claim.acquire() is None
+    assert claim.took_over_damaged and claim.replaced
+    assert read_holder(path).token == claim.token
+    claim.release()
+    assert not path.exists()
+
+    path.write_text("{")  # fresh, but force=true takes it over
+    forced = Claim(path, TIMEOUT_S)
+    assert forced.acquire(force=True) is None
+    assert forced.took_over_damaged
+    forced.release()
+
+
+def test_a_holder_rewrites_its_own_claim_when_it_got_damaged(tmp_path):
+    path = tmp_path / "claim.json"
+    claim = Claim(path, TIMEOUT_S)
+    assert claim.acquire() is None
     path.write_text("{")
-    with pytest.raises(ValueError, match=r"claim\.json: expected a claim"):
-        Claim(path, TIMEOUT_S).acquire()
+    claim.refresh()
+    assert read_holder(path).token == claim.token
+    path.write_text("{")
+    claim.release()
+    assert not path.exists()
 
 
 def _contend(path: str, barrier, results) -> None:

@@ -10,6 +10,7 @@ from train_helpers import FAST, compose_config
 
 from responserank.atomic_io import write_text_atomic
 from responserank.jsonl import read_json_objects
+from responserank.llm.config import data_spec, model_spec
 from responserank.llm.data.batching.pair_dataset import tokenize_table
 from responserank.llm.data.prepare import prepare_data
 from responserank.llm.models import load_tokenizer
@@ -86,8 +87,8 @@ def test_conversational_training_logs_trl_metrics(tmp_path):
 
     # tokens_seen: the non-pad tokens of both sides of every training comparison, once per epoch.
     cfg = compose_config(overrides)
-    tokenizer = load_tokenizer(cfg.model)
-    table = prepare_data(cfg, tokenizer).train
+    tokenizer = load_tokenizer(model_spec(cfg.model))
+    table = prepare_data(data_spec(cfg), tokenizer).train
     pairs = tokenize_table(table, tokenizer, 512, "train", show_progress=False)
     assert steps[-1]["train/tokens_seen"] == int(pairs.num_tokens().sum())
     tokens = [row["train/tokens_seen"] for row in steps]
@@ -113,7 +114,7 @@ def test_trl_margin_column_trains_the_margin_loss(tmp_path):
         "save_model=false",
     )
     cfg = compose_config(overrides)
-    table = prepare_data(cfg, load_tokenizer(cfg.model)).train
+    table = prepare_data(data_spec(cfg), load_tokenizer(model_spec(cfg.model))).train
     assert table["reliability"].tolist() == table["margin"].tolist()
     outcome = run(cfg)
     assert outcome.status == "finished"

@@ -9,6 +9,7 @@ from torch import nn
 from train_helpers import tiny_model_config
 from transformers import set_seed
 
+from responserank.llm.config import model_spec
 from responserank.llm.models import (
     LLAMA_FINETUNE_PAD,
     build_reward_model,
@@ -22,7 +23,7 @@ from responserank.llm.train import CONFIG_DIR
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return load_tokenizer(tiny_model_config())
+    return load_tokenizer(model_spec(tiny_model_config()))
 
 
 def _model(tokenizer, **changes):
@@ -30,15 +31,15 @@ def _model(tokenizer, **changes):
     for key, value in changes.items():
         OmegaConf.update(cfg, key, value)
     set_seed(0)
-    return build_reward_model(cfg, tokenizer)
+    return build_reward_model(model_spec(cfg), tokenizer)
 
 
 def test_pad_token_prefers_llama_finetune_pad_then_own_pad_then_eos(tokenizer):
     assert choose_pad_token(tokenizer) == "[PAD]"
-    tokenizer_with_pad = load_tokenizer(tiny_model_config())
+    tokenizer_with_pad = load_tokenizer(model_spec(tiny_model_config()))
     tokenizer_with_pad.add_special_tokens({"additional_special_tokens": [LLAMA_FINETUNE_PAD]})
     assert choose_pad_token(tokenizer_with_pad) == LLAMA_FINETUNE_PAD
-    vocab_without = load_tokenizer(tiny_model_config())
+    vocab_without = load_tokenizer(model_spec(tiny_model_config()))
     vocab_without.pad_token = None
     vocab_without.eos_token = "[SEP]"
     assert choose_pad_token(vocab_without) == "[SEP]"
@@ -88,7 +89,7 @@ def test_quantization_needs_pretrained_weights_and_cuda(tokenizer):
         minilm.quantization = "4bit"
         minilm.lora.enabled = True
         with pytest.raises(ValueError, match="needs a CUDA device"):
-            build_reward_model(minilm, load_tokenizer(minilm))
+            build_reward_model(model_spec(minilm), load_tokenizer(model_spec(minilm)))
 
 
 def test_bundled_checkpoint_names():

@@ -9,6 +9,7 @@ import torch
 from train_helpers import tiny_model_config
 
 from responserank.errors import TableError
+from responserank.llm.config import model_spec
 from responserank.llm.data.batching.pair_dataset import PairCollator, tokenize_table, validate_table
 from responserank.llm.models import load_tokenizer
 
@@ -50,7 +51,7 @@ def test_bad_tables_name_source_field_and_row(change, message):
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return load_tokenizer(tiny_model_config())
+    return load_tokenizer(model_spec(tiny_model_config()))
 
 
 def test_tokenize_renders_the_chat_template(tokenizer):

@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from train_helpers import compose_config
 
-from responserank.llm.data.prepare import build_components
+from responserank.llm.config import build_components
 from responserank.llm.train import CONFIG_DIR, run
 from responserank.llm.training.objectives.base import PairwiseObjective
 from responserank.testing.fixtures import write_multipref_fixture
@@ -23,8 +23,9 @@ def _composed(preset: str):
     return compose_config([f"experiment={preset}"])
 
 
-# MultiPref presets; the RAPL presets (LIE / TRUE data) are tested in tests/test_rapl_presets.py.
-RAPL_PRESETS = ("rapl_", "true_value_head")
+# MultiPref presets; the RAPL and LIE presets (LIE / TRUE data) are tested in
+# tests/test_rapl_presets.py.
+RAPL_PRESETS = ("rapl_", "true_value_head", "lie_rt_")
 PRESETS = sorted(
     p.stem
     for p in (CONFIG_DIR / "experiment").glob("*.yaml")

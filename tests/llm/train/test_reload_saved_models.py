@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from rewardbench_fixtures import V1_FEATURES, v1_records, write_split
 from train_helpers import FAST, compose_config
 
+from responserank.llm.config import model_spec
 from responserank.llm.evaluate import CONF_DIR as EVALUATE_CONF_DIR
 from responserank.llm.evaluate import evaluate
 from responserank.llm.evaluation.scoring import RewardModelScorer
@@ -152,7 +153,7 @@ def test_qlora_adapter_reloads_in_4bit_and_reproduces_its_margins(tmp_path):
     cfg.dtype = "float32"
     cfg.lora.enabled = True
     cfg.lora.dropout = 0.0
-    tokenizer = load_tokenizer(cfg)
+    tokenizer = load_tokenizer(model_spec(cfg))
     base = AutoModelForSequenceClassification.from_pretrained(
         resolve_checkpoint(cfg.name_or_path),
         num_labels=1,
@@ -162,7 +163,7 @@ def test_qlora_adapter_reloads_in_4bit_and_reproduces_its_margins(tmp_path):
     )
     base.config.pad_token_id = tokenizer.pad_token_id
     torch.manual_seed(0)
-    model = add_lora(base, cfg).eval()
+    model = add_lora(base, model_spec(cfg)).eval()
     with torch.no_grad():
         for name, parameter in model.named_parameters():
             if "lora_B" in name or "modules_to_save" in name:

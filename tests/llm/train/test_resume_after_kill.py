@@ -13,6 +13,7 @@ from dataclasses import asdict
 import pytest
 from train_helpers import FAST, compose_config
 
+from responserank.llm.config import plain_config
 from responserank.llm.runs.claims import ClaimHolder, read_holder
 from responserank.llm.runs.identity import group_id, run_name
 from responserank.llm.runs.interrupts import GracefulStop
@@ -95,7 +96,9 @@ def test_run_claimed_by_a_live_process_is_skipped(fixture_overrides, tmp_path):
     cfg = _config(fixture_overrides, tmp_path / "runs")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        record = RunRecord(tmp_path / "runs" / group_id(cfg) / run_name(cfg))
+        record = RunRecord(
+            tmp_path / "runs" / group_id(plain_config(cfg)) / run_name(plain_config(cfg))
+        )
         record.path.mkdir(parents=True)
         record.write_summary({"status": "running", "metrics": {}})
         _leave_as_killed(record, sleeper.pid)

@@ -9,6 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 from train_helpers import compose_config
 
+from responserank.llm.config import plain_config, validate
 from responserank.llm.runs.claims import claim_reason
 from responserank.llm.runs.identity import config_hash, group_id, run_name
 from responserank.llm.runs.lifecycle import IGNORE_CLAIMS_ENV, resume_checkpoint, skip_reason
@@ -32,10 +33,10 @@ def test_group_ignores_seed_fraction_and_operational_keys():
             "tracking.wandb.mode=disabled",
         ]
     )
-    assert group_id(base) == group_id(same)
-    assert run_name(same) == f"{group_id(same)}-0.25-7"
-    assert run_name(base) == f"{group_id(base)}-1.0-42"
-    assert group_id(base).startswith("rr_agree_")
+    assert group_id(plain_config(base)) == group_id(plain_config(same))
+    assert run_name(plain_config(same)) == f"{group_id(plain_config(same))}-0.25-7"
+    assert run_name(plain_config(base)) == f"{group_id(plain_config(base))}-1.0-42"
+    assert group_id(plain_config(base)).startswith("rr_agree_")
 
 
 @pytest.mark.parametrize(
@@ -43,15 +44,15 @@ def test_group_ignores_seed_fraction_and_operational_keys():
     ["training.learning_rate=2e-5", "loss.allow_ties=true", "model=minilm", "signal=consensus"],
 )
 def test_group_changes_with_anything_that_changes_training(override):
-    assert config_hash(compose_config(["experiment=rr_agree", override])) != config_hash(
-        compose_config(["experiment=rr_agree"])
+    assert config_hash(plain_config(compose_config(["experiment=rr_agree", override]))) != (
+        config_hash(plain_config(compose_config(["experiment=rr_agree"])))
     )
 
 
 def test_hash_does_not_depend_on_key_order():
     a = OmegaConf.create({"seed": 1, "x": {"a": 1, "b": 2}, "experiment": {"name": "e"}})
     b = OmegaConf.create({"experiment": {"name": "e"}, "x": {"b": 2, "a": 1}, "seed": 2})
-    assert config_hash(a) == config_hash(b)
+    assert config_hash(plain_config(a)) == config_hash(plain_config(b))
 
 
 def _stamp(seconds_ago: float) -> str:
@@ -144,23 +145,23 @@ def test_force_and_the_environment_switch_ignore_claims(tmp_path, monkeypatch):
     cfg = compose_config(["experiment=bt", f"tracking.output_root={tmp_path}"])
     record = RunRecord(tmp_path / "run")
     record.write_summary({"status": "finished", "finished_at": "then"})
-    assert "finished" in skip_reason(cfg, record, "run", "offline")
+    assert "finished" in skip_reason(validate(cfg), record, "run", "offline")
     cfg.force = True
-    assert skip_reason(cfg, record, "run", "offline") is None
+    assert skip_reason(validate(cfg), record, "run", "offline") is None
     cfg.force = False
     monkeypatch.setenv(IGNORE_CLAIMS_ENV, "1")
-    assert skip_reason(cfg, record, "run", "offline") is None
+    assert skip_reason(validate(cfg), record, "run", "offline") is None
 
 
 def test_resume_only_unfinished_runs_with_a_checkpoint(tmp_path):
     cfg = compose_config(["experiment=bt"])
     record = RunRecord(tmp_path / "run")
     (record.checkpoint_dir / "checkpoint-4").mkdir(parents=True)
-    (record.checkpoint_dir / "checkpoint-4" / "trainer_state.json").write_text("{}")
+    (record.checkpoint_dir / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 4}')
     record.write_summary({"status": "stopped"})
-    assert resume_checkpoint(cfg, record).endswith("checkpoint-4")
+    assert resume_checkpoint(validate(cfg), record).endswith("checkpoint-4")
     cfg.resume = "never"
-    assert resume_checkpoint(cfg, record) is None
+    assert resume_checkpoint(validate(cfg), record) is None
     cfg.resume = "auto"
     record.update_summary(status="finished")
-    assert resume_checkpoint(cfg, record) is None
+    assert resume_checkpoint(validate(cfg), record) is None

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from train_helpers import random_pairs, tiny_model_config
 from transformers import TrainerCallback, TrainingArguments, set_seed
 
+from responserank.llm.config import model_spec
 from responserank.llm.data.batching.pair_dataset import PairCollator
 from responserank.llm.models import build_reward_model, load_tokenizer
 from responserank.llm.training.objectives.bt import BradleyTerryObjective
@@ -69,9 +70,9 @@ def _side_by_side(tmp_path, partition_sizes, batch_size, accumulation):
     """Train both trainers one epoch from the same weights on our batches; their step losses,
     the micro-batches, the initial model and the data."""
     model_cfg = tiny_model_config()
-    tokenizer = load_tokenizer(model_cfg)
+    tokenizer = load_tokenizer(model_spec(model_cfg))
     set_seed(0)
-    model = build_reward_model(model_cfg, tokenizer)
+    model = build_reward_model(model_spec(model_cfg), tokenizer)
     initial = copy.deepcopy(model)
     pairs = random_pairs(partition_sizes, len(tokenizer), seed=1)
 

@@ -7,6 +7,8 @@
     python -m responserank.llm.analysis.cli import-published SRC_DIR CACHE_DIR --allow-pickle
     python -m responserank.llm.analysis.cli registry --runs-dir runs/llm \
         --registry results/llm/registry.yaml
+    python -m responserank.llm.analysis.cli paired runs/lie_rt_study --out-dir DIR \
+        --fig-dir FIG_DIR --name NAME --baseline lie_rt_bt --pair lie_rt_rr_perm:lie_rt_rr
 
 ``generate`` writes to ``FIG_DIR/llm/``. The registry format is in ``registry.py`` and the README.
 """
@@ -20,7 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from responserank.cli_errors import report
-from responserank.errors import ResponseRankError, UsetexUnavailable
+from responserank.errors import ResponseRankError, UsageError, UsetexUnavailable
+from responserank.llm.analysis import paired_runs
 from responserank.llm.analysis.cache import (
     REGISTRY_FILE,
 )
@@ -93,6 +96,26 @@ def _parser() -> argparse.ArgumentParser:
         help="read data.pkl (unpickling runs code from the file: only for a source you trust)",
     )
 
+    paired = commands.add_parser(
+        "paired",
+        help="run records -> learner tables, paired comparisons over fold x seed and a figure",
+        description=paired_runs.__doc__.split("\n\n")[-1],
+    )
+    paired.add_argument("runs_dir", type=Path, help="tracking.output_root of the runs")
+    paired.add_argument("--out-dir", type=Path, required=True, help="folder of the tables")
+    paired.add_argument("--fig-dir", type=Path, required=True, help="folder of the figure")
+    paired.add_argument("--name", required=True, help="file name (stem) of the figure")
+    paired.add_argument("--baseline", required=True, help="learner every other one is paired with")
+    paired.add_argument(
+        "--pair", action="append", default=[], metavar="BASE:OTHER", help="an extra comparison"
+    )
+    paired.add_argument(
+        "--learners", nargs="+", default=None, help="learners in display order (default: all)"
+    )
+    paired.add_argument(
+        "--formats", nargs="+", default=list(FIGURE_FORMATS), help="figure file formats"
+    )
+
     update = commands.add_parser(
         "registry", help="(re)write registry group ids from local run records"
     )
@@ -104,8 +127,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warn(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(f"warning: {line}")
+
+
 def _collect(args: argparse.Namespace) -> list[Path]:
     registry = load_registry(args.registry or args.cache_dir / REGISTRY_FILE)
+    _warn(registry.warnings)
     if args.runs_dir is not None:
         found = from_runs_dir(registry, args.runs_dir)
         source = {"kind": "runs_dir", "runs_dir": str(args.runs_dir)}
@@ -123,6 +152,7 @@ def _collect(args: argparse.Namespace) -> list[Path]:
 
 def _import_published(args: argparse.Namespace) -> list[Path]:
     imported = import_published(args.src_dir, args.cache_dir, args.allow_pickle)
+    _warn(imported.warnings)
     for reason, count in sorted(imported.skipped.items()):
         print(f"skipped: {count} runs ({reason})")
     for line in imported.duplicates:
@@ -145,6 +175,19 @@ def _registry(args: argparse.Namespace) -> list[Path]:
     return [args.registry]
 
 
+def _paired(args: argparse.Namespace) -> list[Path]:
+    pairs = []
+    for text in args.pair:
+        base, sep, other = text.partition(":")
+        if not (sep and base and other):
+            raise UsageError(f"--pair {text!r}: expected BASE:OTHER (two learner names)")
+        pairs.append((base, other))
+    return paired_runs.write_paired_study(
+        args.runs_dir, args.out_dir, args.fig_dir, args.name, args.baseline, pairs,
+        args.learners, args.formats,
+    )  # fmt: skip
+
+
 def _check_usetex() -> None:
     """Fail before anything is written when LaTeX is missing (the style's own check)."""
     try:
@@ -164,12 +207,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = _registry(args)
         elif args.command == "import-published":
             written = _import_published(args)
+        elif args.command == "paired":
+            written = _paired(args)
         else:
             if args.usetex:
                 _check_usetex()
             output = generate(
                 args.cache_dir, args.fig_dir, args.registry, args.formats, args.usetex
             )
+            _warn(output.warnings)
             for note in output.notes:
                 print(f"missing: {note}")
             written = output.written

@@ -14,17 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from responserank.atomic_io import write_text_atomic
 from responserank.errors import CollectError
 from responserank.llm.analysis.cache import REGISTRY_FILE, tidy, to_csv, write_cache
-from responserank.llm.analysis.dataset_stats import ANNOTATIONS_FILE, annotation_table
+from responserank.llm.analysis.dataset_stats import (
+    ANNOTATIONS_FILE,
+    annotation_table,
+    generated_data_note,
+)
 from responserank.llm.analysis.published import project_metric_name
 from responserank.llm.analysis.registry import FoundGroup, Registry
-from responserank.llm.runs.record import RunRecord, utc_now
+from responserank.llm.runs.record import RunRecord, config_value, utc_now
 from responserank.llm.runs.wandb_mirror import wandb_credentials_available
-from responserank.reading import read_yaml
 
 FINAL_PREFIX = "final/"
 METRIC_PREFIXES = ("eval/", "train/")
@@ -55,6 +56,22 @@ def _run_records(group_dir: Path) -> Iterable[RunRecord]:
     return [RunRecord(path) for path in sorted(group_dir.iterdir()) if path.is_dir()]
 
 
+def _read_summary(record: RunRecord) -> dict[str, Any] | None:
+    """The run's summary (None before it wrote one); a damaged file is a ``CollectError`` naming it.
+
+    A run record is written atomically, so a truncated or malformed ``summary.json`` was damaged
+    afterwards (a copy cut short, a full disk while copying): its metrics cannot be trusted, and
+    silently leaving the run out would shift the means, so the collection stops.
+    """
+    try:
+        return record.read_summary()
+    except (ValueError, OSError) as exc:  # InputFileError (a ValueError) names the file
+        raise CollectError(
+            f"{exc}; move the damaged run folder {record.path} away (or restore the file) and "
+            "collect again"
+        ) from exc
+
+
 def _status_reason(summary: dict[str, Any] | None) -> str | None:
     """Why a summary is not a collectable result (None when it is one)."""
     if summary is None:
@@ -67,11 +84,7 @@ def _status_reason(summary: dict[str, Any] | None) -> str | None:
 
 
 def _dataset_path(record: RunRecord) -> str | None:
-    config = record.path / "config.yaml"
-    if not config.is_file():
-        return None
-    cfg = OmegaConf.create(read_yaml(config, "the run's resolved config (YAML)"))
-    return OmegaConf.select(cfg, "dataset.path")
+    return config_value(record.read_config(), "dataset.path")
 
 
 def from_runs_dir(registry: Registry, runs_dir: Path) -> Collected:
@@ -84,7 +97,7 @@ def from_runs_dir(registry: Registry, runs_dir: Path) -> Collected:
     for name, entry in registry.configs.items():
         count = 0
         for record in _run_records(runs_dir / entry.group_id):
-            summary = record.read_summary()
+            summary = _read_summary(record)
             reason = _status_reason(summary)
             if reason is not None:
                 found.skip(reason)
@@ -129,7 +142,7 @@ def find_groups(runs_dir: Path) -> list[FoundGroup]:
         finished = [
             summary
             for record in _run_records(group_dir)
-            if _status_reason(summary := record.read_summary()) is None
+            if _status_reason(summary := _read_summary(record)) is None
         ]
         if finished:
             groups.append(
@@ -319,6 +332,7 @@ def write_collected(
         "source": source,
         "registry": str(registry.path),
         "dataset": None if data_path is None else str(data_path),
+        "data_note": None if data_path is None else generated_data_note(data_path),
         "runs": int(results["run_name"].nunique()),
         "runs_per_config_and_fraction": {
             f"{config}@{fraction!r}": int(n) for (config, fraction), n in counts.items()

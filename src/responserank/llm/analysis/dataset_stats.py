@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import stats
 
 from responserank.llm.data.signals.agreement import agreement_statistics
@@ -30,6 +31,9 @@ from responserank.reading import read_csv
 from responserank.stats import summarize
 
 ANNOTATIONS_FILE = "dataset_annotations.csv"
+#: Tag in a dataset card's front matter that marks generated (not human) preference data; the
+#: fixture generator sets it, and figures drawn from such runs say so.
+GENERATED_DATA_TAG = "generated-data"
 ANNOTATION_COLUMNS: tuple[str, ...] = (
     "annotator",
     "annotator_type",
@@ -175,3 +179,22 @@ def read_annotations(path: Path) -> pd.DataFrame:
             )
         frame[column] = numeric
     return frame[list(ANNOTATION_COLUMNS)]
+
+
+def generated_data_note(dataset: Path) -> str | None:
+    """A caption for figures of runs on ``dataset`` when its card (``README.md`` front matter)
+    carries the tag :data:`GENERATED_DATA_TAG`; None for data not marked as generated."""
+    card = Path(dataset) / "README.md"
+    if not card.is_file():
+        return None
+    parts = card.read_text(encoding="utf-8").split("---\n")
+    if len(parts) < 3 or parts[0]:
+        return None
+    try:
+        front = yaml.safe_load(parts[1]) or {}
+    except yaml.YAMLError:
+        return None
+    tags = front.get("tags") if isinstance(front, dict) else None
+    if not isinstance(tags, list) or GENERATED_DATA_TAG not in tags:
+        return None
+    return f"generated fixture ({Path(dataset).name}), not human preferences"

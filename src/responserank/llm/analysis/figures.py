@@ -15,10 +15,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from responserank.llm.analysis.metrics import PERCENT, Metric
+from responserank.llm.analysis.metrics import PERCENT, SCORE_RANGES, Metric
 from responserank.llm.analysis.registry import Registry, Study
 from responserank.llm.analysis.runs_table import Results
 from responserank.plotting import (
+    clamp_ylim,
     mark_crossing,
     method_style,
     panel_note,
@@ -58,9 +59,19 @@ def _curves(
         if not fractions:
             continue
         samples = [PERCENT * results.values(name, f, metric) for f in fractions]
-        plot_mean_band(ax, fractions, samples, method=registry.configs[name].method)
+        plot_mean_band(
+            ax, fractions, samples, method=registry.configs[name].method, bounds=_bounds(metric)
+        )
         drawn.update(fractions)
+    if drawn:
+        clamp_ylim(ax, _bounds(metric))
     return sorted(drawn)
+
+
+def _bounds(metric: str) -> tuple[float, float]:
+    """The metric's possible range in percent (bands and axes stay inside it)."""
+    low, high = SCORE_RANGES.get(metric, (0.0, 1.0))
+    return PERCENT * low, PERCENT * high
 
 
 def _baseline_level(

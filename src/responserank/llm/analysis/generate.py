@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from responserank.atomic_io import write_text_atomic
 from responserank.llm.analysis.cache import REGISTRY_FILE, load_cache, to_csv
@@ -41,7 +42,7 @@ from responserank.llm.analysis.tables import (
     fraction_table,
     summary_frame,
 )
-from responserank.plotting import FIGURE_FORMATS, save_figure, style_context
+from responserank.plotting import FIGURE_FORMATS, data_caption, save_figure, style_context
 
 LOG = logging.getLogger(__name__)
 OUTPUT_SUBDIR = "llm"
@@ -52,6 +53,7 @@ VARIABLE_LABELS = {"length_chars": "text length", "consensus": "consensus"}
 class Output:
     written: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _fraction_stem(fraction: float) -> str:
@@ -132,7 +134,17 @@ def _studies(
     return drawable
 
 
-def _dataset_statistics(cache_dir: Path, out_dir: Path, formats, output: Output) -> None:
+def _captioned(figure: Figure, note: str | None) -> Figure:
+    """``figure`` with a line saying where its data comes from, when the cache says (meta.json
+    ``data_note``: e.g. runs on a generated fixture, not human preferences)."""
+    if note:
+        data_caption(figure, f"Data: {note}")
+    return figure
+
+
+def _dataset_statistics(
+    cache_dir: Path, out_dir: Path, formats, output: Output, note: str | None = None
+) -> None:
     path = cache_dir / ANNOTATIONS_FILE
     if not path.is_file():
         output.notes.append(
@@ -151,7 +163,7 @@ def _dataset_statistics(cache_dir: Path, out_dir: Path, formats, output: Output)
         )
     )
     rhos = {variable: per_annotator_rhos(table, variable) for variable in VARIABLE_LABELS}
-    figure = rho_histogram_figure(rhos, VARIABLE_LABELS)
+    figure = _captioned(rho_histogram_figure(rhos, VARIABLE_LABELS), note)
     output.written += save_figure(figure, out_dir / "dataset_rt_correlations", formats)
 
 
@@ -167,7 +179,7 @@ def generate(
     registry = load_registry(registry_path or cache_dir / REGISTRY_FILE)
     registry.register_styles()
     results = Results(cache.results[cache.results["config"].isin(list(registry.configs))])
-    output = Output()
+    output = Output(warnings=list(registry.warnings))
     out_dir = fig_dir / OUTPUT_SUBDIR
     present = _present(results, registry, output)
     if not present:
@@ -205,21 +217,23 @@ def generate(
             )
         )
 
+    note = cache.meta.get("data_note")
     with style_context(usetex=usetex):
         if main and headline:
             figure, reaches = fraction_curves_figure(results, registry, main, headline)
+            figure = _captioned(figure, note)
             output.written += save_figure(figure, out_dir / "fraction_curves", formats)
             if reaches:
                 output.written.append(
                     write_text_atomic(out_dir / "baseline_level.csv", to_csv(_reach_frame(reaches)))
                 )
         if main and categories:
-            figure = category_grid_figure(results, registry, main, categories)
+            figure = _captioned(category_grid_figure(results, registry, main, categories), note)
             output.written += save_figure(figure, out_dir / "rewardbench_v2_categories", formats)
         for study in studies:
-            figure = study_figure(results, registry, study, headline, full)
+            figure = _captioned(study_figure(results, registry, study, headline, full), note)
             output.written += save_figure(figure, out_dir / f"study_{study.name}", formats)
-        _dataset_statistics(cache_dir, out_dir, formats, output)
+        _dataset_statistics(cache_dir, out_dir, formats, output, note)
     for path in output.written:
         LOG.info("wrote %s", path)
     return output

@@ -15,7 +15,9 @@ Rules, each reported in the command's output and in ``meta.json``:
   the frame's order, the most recent summary the published collector appended; the others are
   listed by ``run_id``;
 - a score outside its range (``metrics.SCORE_RANGES``) is refused (file, row, column); a NaN score is counted per metric and left
-  out of the cache (the run's other metrics stay).
+  out of the cache (the run's other metrics stay);
+- a registry style value matplotlib cannot draw is a warning and the default is used
+  (``registry.parse_registry``).
 
 Unpickling runs code stored in the file, so the command refuses without ``--allow-pickle``.
 """
@@ -82,6 +84,7 @@ class Imported:
     duplicates: list[str] = field(default_factory=list)
     nan_values: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -181,7 +184,7 @@ def import_published(src_dir: Path, cache_dir: Path, allow_pickle: bool = False)
     frame = read_frame(data_path, allow_pickle)
     columns = check_frame(data_path, frame)
     config_of = {entry.group_id: name for name, entry in registry.configs.items()}
-    imported = Imported()
+    imported = Imported(warnings=list(registry.warnings))
 
     kept: dict[tuple[str, float, int], dict[str, Any]] = {}
     for record in frame.to_dict(orient="records"):
@@ -241,6 +244,7 @@ def import_published(src_dir: Path, cache_dir: Path, allow_pickle: bool = False)
         "nan_values": dict(sorted(imported.nan_values.items())),
         "published_meta": _published_meta(published_meta_path),
         "notes": imported.notes,
+        "registry_warnings": imported.warnings,
     }
     imported.written = write_cache(cache_dir, results, meta)
     imported.written.append(

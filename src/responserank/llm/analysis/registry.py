@@ -24,7 +24,9 @@ The registry of the published analysis is read too (``experiments`` instead of `
            linestyle: "--"}
 
 ``egid`` is the group id and ``display_name`` the label; baseline, main curves and studies take
-their defaults. A registry may relabel and restyle any configuration, ``bt`` included: its style
+their defaults. A published style value matplotlib cannot draw (``linestyle: ':-'``) is a warning
+(``Registry.warnings``, naming the file, the configuration and the value) and that configuration
+gets the default for it; in this project's format it is an error. A registry may relabel and restyle any configuration, ``bt`` included: its style
 is registered under the configuration's namespaced name (``ConfigEntry.method``), so it wins in
 the figures drawn from that registry and leaves the shared style of other figures alone.
 
@@ -61,6 +63,15 @@ PUBLISHED_CONFIG_KEYS = {
     "linestyle": "linestyle",
 }
 CONFIG_KEYS = ("group_id", "label", "color", "marker", "linestyle")
+STYLE_FIELDS = ("label", "color", "marker", "linestyle")
+# Line styles that draw a line (matplotlib's short and long names; "None" and "" draw none).
+LINESTYLES = (
+    *(s for s in mlines.lineStyles if s.strip() and s != "None"),
+    "solid",
+    "dashed",
+    "dashdot",
+    "dotted",
+)
 STUDY_KEYS = ("title", "base", "members")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 DEFAULT_BASELINE = "bt"
@@ -114,6 +125,8 @@ class Registry:
     main: tuple[str, ...]
     configs: dict[str, ConfigEntry]
     studies: dict[str, Study] = field(default_factory=dict)
+    #: One line per style value of a published registry that could not be used (file, key, value).
+    warnings: tuple[str, ...] = ()
 
     def register_styles(self) -> None:
         """Give every configuration its look in the shared figure style."""
@@ -166,29 +179,30 @@ def _style(path: Path, key: str, name: str, raw: Mapping[str, Any]) -> MethodSty
     current = method_style(name)
     if name not in registered_methods():
         current = MethodStyle(current.label, current.color, DEFAULT_MARKER, DEFAULT_LINESTYLE)
-    label = raw.get("label", current.label)
-    color = raw.get("color", current.color)
-    marker = raw.get("marker", current.marker)
-    linestyle = raw.get("linestyle", current.linestyle)
-    if not isinstance(label, str) or not label:
-        raise _fail(path, f"{key}.label", f"expected a non-empty string, got {label!r}")
-    if not isinstance(color, str) or not mcolors.is_color_like(color):
-        raise _fail(path, f"{key}.color", f"expected a matplotlib colour, got {color!r}")
-    try:
-        MarkerStyle(marker)
-    except (ValueError, TypeError):
-        raise _fail(
-            path, f"{key}.marker", f"expected a matplotlib marker (o, s, ^, D, ...), got {marker!r}"
-        ) from None
-    valid_lines = [s for s in mlines.lineStyles if s.strip() and s != "None"]
-    named_lines = ["solid", "dashed", "dashdot", "dotted"]
-    if linestyle not in valid_lines + named_lines:
-        raise _fail(
-            path,
-            f"{key}.linestyle",
-            f"expected one of {valid_lines + named_lines}, got {linestyle!r}",
-        )
-    return MethodStyle(label=label, color=color, marker=marker, linestyle=linestyle)
+    values = {attr: raw.get(attr, getattr(current, attr)) for attr in STYLE_FIELDS}
+    for style_field, value in values.items():
+        expected = _style_problem(style_field, value)
+        if expected is not None:
+            raise _fail(path, f"{key}.{style_field}", f"expected {expected}, got {value!r}")
+    return MethodStyle(**values)
+
+
+def _style_problem(kind: str, value: Any) -> str | None:
+    """What a usable style value of ``kind`` (label, color, marker, linestyle) looks like, or
+    None when ``value`` is usable."""
+    if kind == "label":
+        usable = isinstance(value, str) and bool(value)
+        return None if usable else "a non-empty string"
+    if kind == "color":
+        usable = isinstance(value, str) and mcolors.is_color_like(value)
+        return None if usable else "a matplotlib colour"
+    if kind == "marker":
+        try:
+            MarkerStyle(value)
+        except (ValueError, TypeError):
+            return "a matplotlib marker (o, s, ^, D, ...)"
+        return None
+    return None if value in LINESTYLES else f"one of {list(LINESTYLES)}"
 
 
 def _config(path: Path, name: str, raw: Any) -> ConfigEntry:
@@ -223,8 +237,14 @@ def _study(path: Path, name: str, raw: Any, configs: Mapping[str, Any]) -> Study
     return study
 
 
-def _from_published(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
-    """This project's registry mapping from a published one (``experiments: <name>: {egid, ...}``)."""
+def _from_published(raw: Mapping[str, Any], path: Path) -> tuple[dict[str, Any], list[str]]:
+    """This project's registry mapping from a published one (``experiments: <name>: {egid, ...}``)
+    and a warning per unusable style value.
+
+    The published file is taken as it is: a style value matplotlib cannot draw (e.g.
+    ``linestyle: ':-'``) is left out, so that configuration gets the default for it, and the
+    warning names the file, the key and the value.
+    """
     _check_keys(path, "<top level>", raw, (PUBLISHED_KEY,))
     experiments = raw[PUBLISHED_KEY]
     if not isinstance(experiments, dict) or not experiments:
@@ -232,6 +252,7 @@ def _from_published(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
             path, PUBLISHED_KEY, f"expected a non-empty mapping of experiments, got {experiments!r}"
         )
     configs = {}
+    warnings = []
     for name, entry in experiments.items():
         key = f"{PUBLISHED_KEY}.{name}"
         if not isinstance(entry, dict):
@@ -239,16 +260,28 @@ def _from_published(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
         _check_keys(path, key, entry, tuple(PUBLISHED_CONFIG_KEYS))
         if "egid" not in entry:
             raise _fail(path, f"{key}.egid", "missing: the experiment group id of its runs")
-        configs[name] = {PUBLISHED_CONFIG_KEYS[k]: v for k, v in entry.items()}
-    return {"configs": configs}
+        config = {}
+        for published_key, value in entry.items():
+            target = PUBLISHED_CONFIG_KEYS[published_key]
+            expected = _style_problem(target, value) if target in STYLE_FIELDS else None
+            if expected is None:
+                config[target] = value
+            else:
+                warnings.append(
+                    f"{path}: {key}.{published_key}: expected {expected}, got {value!r}; "
+                    f"configuration {name!r} is drawn with the default {target}"
+                )
+        configs[name] = config
+    return {"configs": configs}, warnings
 
 
 def parse_registry(raw: Any, path: Path) -> Registry:
     """Validate the parsed YAML of ``path`` (this project's format or the published one)."""
     if not isinstance(raw, dict):
         raise _fail(path, "<top level>", f"expected a mapping with 'configs', got {raw!r}")
+    warnings: list[str] = []
     if PUBLISHED_KEY in raw:
-        raw = _from_published(raw, path)
+        raw, warnings = _from_published(raw, path)
     _check_keys(path, "<top level>", raw, TOP_LEVEL_KEYS)
     raw_configs = raw.get("configs")
     if not isinstance(raw_configs, dict) or not raw_configs:
@@ -277,7 +310,7 @@ def parse_registry(raw: Any, path: Path) -> Registry:
     if not isinstance(raw_studies, dict):
         raise _fail(path, "studies", f"expected a mapping of studies, got {raw_studies!r}")
     studies = {name: _study(path, name, entry, configs) for name, entry in raw_studies.items()}
-    return Registry(path, baseline, main, configs, studies)
+    return Registry(path, baseline, main, configs, studies, tuple(warnings))
 
 
 def load_registry(path: Path) -> Registry:
@@ -322,7 +355,7 @@ def update_from_runs(
         raw = read_yaml(registry_path, "the run registry (a YAML mapping)", allow_empty=True) or {}
         parse_registry(raw, registry_path)
         if isinstance(raw, dict) and PUBLISHED_KEY in raw:
-            raw = _from_published(raw, registry_path)  # rewritten in this project's format
+            raw, _ = _from_published(raw, registry_path)  # rewritten in this project's format
     configs: dict[str, Any] = dict(raw.get("configs") or {})
     notes: list[str] = []
     by_experiment: dict[str, list[FoundGroup]] = {}

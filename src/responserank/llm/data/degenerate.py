@@ -6,6 +6,13 @@ nothing to its gradient. Such pairs are dropped and counted. Exact repeated rows
 an id column are counted and, by option, kept or dropped. When a step removes every comparison the
 error names the step and the counts before and after it; when a step leaves fewer than
 :data:`HANDFUL` comparisons a warning says so. The counts go into the run's data statistics.
+
+Rows that train but deserve a look are counted by :func:`text_checks` (the ``checks`` section of
+the data statistics, printed by a dry run, a warning each): a NUL byte inside a text field, a
+prompt repeated inside the chosen or rejected text (a response that already holds the prompt is
+read with the prompt twice), and held-out pairs that also occur in the training data (the held-out
+score then measures memory). Sources add their own (``responses_spoken_by_user``: a conversational
+response whose turns include a ``user`` message).
 """
 
 from __future__ import annotations
@@ -82,3 +89,77 @@ def handle_duplicates(
     if policy == "drop":
         table = table[~repeated].reset_index(drop=True)
     return table, count
+
+
+#: A prompt shorter than this (stripped) is not looked for inside a response: "Hi" or "Why?"
+#: occur inside answers by chance.
+MIN_REPEATED_PROMPT_CHARS = 10
+#: Counts a source may report (in ``SourceTables.counts``) that belong with :func:`text_checks`.
+SOURCE_CHECKS = ("responses_spoken_by_user",)
+TEXT_FIELDS = ("prompt", "chosen", "rejected")
+
+
+def _repeats_prompt(prompts: pd.Series, responses: pd.Series) -> int:
+    count = 0
+    for prompt, response in zip(prompts, responses, strict=True):
+        text = prompt.strip() if isinstance(prompt, str) else ""
+        if (
+            len(text) >= MIN_REPEATED_PROMPT_CHARS
+            and isinstance(response, str)
+            and text in response
+        ):
+            count += 1
+    return count
+
+
+def _pair_keys(table: pd.DataFrame) -> list[tuple[str, ...]]:
+    """(prompt, response, response) per row, the responses sorted: a pair in either order."""
+    return [
+        (p, *sorted((c, r)))
+        for p, c, r in zip(table["prompt"], table["chosen"], table["rejected"], strict=True)
+    ]
+
+
+def text_checks(train: pd.DataFrame, eval_table: pd.DataFrame) -> dict[str, int]:
+    """Counts of rows that are kept but deserve a look (see the module docstring).
+
+    ``nul_bytes``, ``prompt_in_chosen`` and ``prompt_in_rejected`` count rows of both tables;
+    ``eval_pairs_in_train`` counts held-out rows whose prompt and pair of responses (in either
+    order) also form a training row. Tables lacking a text column count 0 for it.
+    """
+    tables = [t for t in (train, eval_table) if set(TEXT_FIELDS) <= set(t.columns)]
+    nul = sum(
+        int(
+            table[list(TEXT_FIELDS)]
+            .map(lambda v: isinstance(v, str) and "\x00" in v)
+            .any(axis=1)
+            .sum()
+        )
+        for table in tables
+    )
+    counts = {
+        "nul_bytes": nul,
+        "prompt_in_chosen": sum(_repeats_prompt(t["prompt"], t["chosen"]) for t in tables),
+        "prompt_in_rejected": sum(_repeats_prompt(t["prompt"], t["rejected"]) for t in tables),
+        "eval_pairs_in_train": 0,
+    }
+    if len(tables) == 2 and len(eval_table):
+        seen = set(_pair_keys(train))
+        counts["eval_pairs_in_train"] = sum(key in seen for key in _pair_keys(eval_table))
+    return counts
+
+
+CHECK_MESSAGES = {
+    "nul_bytes": "comparison(s) hold a NUL byte in prompt, chosen or rejected",
+    "prompt_in_chosen": "comparison(s) repeat the prompt inside the chosen text",
+    "prompt_in_rejected": "comparison(s) repeat the prompt inside the rejected text",
+    "eval_pairs_in_train": "held-out comparison(s) also occur in the training data",
+    "responses_spoken_by_user": "conversational response(s) include a turn spoken by 'user'",
+}
+
+
+def warn_checks(checks: dict[str, int], where: str) -> None:
+    """One warning per non-zero count of :func:`text_checks` (and the sources' own checks)."""
+    for name, count in checks.items():
+        if count:
+            log.warning("%s: %d %s (checks.%s)", where, count, CHECK_MESSAGES[name], name)

@@ -1,19 +1,21 @@
-"""From a Hydra config to the train and eval comparison tables of one run (contract B).
+"""From a run's data settings to the train and eval comparison tables of one run (contract B).
 
 After the data source's own steps (for MultiPref: agreement statistics, length filter, test split,
-one random annotation per comparison, ties dropped) every source goes through the same steps, in
+one random annotation per comparison, ties dropped) the rows that train but deserve a look are
+counted (``checks``: NUL bytes, a prompt repeated in a response, held-out pairs also in training,
+``llm.data.degenerate.text_checks``); then every source goes through the same steps, in
 this order: strength signal -> rank filter -> fraction sampling -> stratify -> partition -> rank
 transform; the soft target comes from the rows. Each step draws from its own random stream of the
 master ``seed``.
 
-Config keys read (all other keys are ignored):
-``seed``, ``training.max_length``, ``dataset`` (the source, ``_target_``), ``experiment.fraction``
-(default 1.0), ``experiment.rank_filter_order`` (``before_sampling``, the default, or
-``after_sampling`` as in the published runs), and the components ``experiment.train_signal``, ``experiment.train_filter``,
-``experiment.sampler``, ``experiment.train_stratifier``, ``experiment.train_partitioner``,
-``experiment.train_rank_transform``, ``experiment.train_target`` (each ``_target_``; an absent node
-means: no signal, no filter, annotator sampler, global stratum, noop partitioner, no transform,
-hard target).
+What it reads is a :class:`DataSpec`, settled by ``responserank.llm.config`` from the keys
+``seed``, ``training.max_length``, ``dataset`` (the source object) and ``experiment``
+(:class:`ExperimentSpec`: ``fraction``, ``rank_filter_order`` (``before_sampling`` or
+``after_sampling`` as in the published runs) and the built steps ``experiment.train_signal``,
+``experiment.train_filter``, ``experiment.sampler``, ``experiment.train_stratifier``,
+``experiment.train_partitioner``, ``experiment.train_rank_transform``, ``experiment.train_target``;
+:data:`STEPS` names each step's config group and the class used when the node is left out: no
+signal, no filter, annotator sampler, global stratum, noop partitioner, no transform, hard target).
 
 A signal may also define ``extra_columns(table, split)``: per-row columns assigned to the train and
 the eval table after these steps (the RAPL ARM signal fills ``reliability`` this way, the TRUE
@@ -28,12 +30,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
-from responserank.errors import ConfigError, DataValidationError
-from responserank.llm.data.degenerate import HANDFUL, require_left
+from responserank.errors import DataValidationError
+from responserank.llm.data.degenerate import (
+    HANDFUL,
+    SOURCE_CHECKS,
+    require_left,
+    text_checks,
+    warn_checks,
+)
 from responserank.llm.data.samplers import AnnotatorSampler
 from responserank.llm.data.signals.strength import NoSignal
 from responserank.llm.data.signals.targets import HardTarget
@@ -57,15 +63,48 @@ CORE_COLUMNS = (
     "reliability",
 )
 RANK_FILTER_ORDERS = ("before_sampling", "after_sampling")
-COMPONENTS = {
-    "signal": ("experiment.train_signal", NoSignal),
-    "filter": ("experiment.train_filter", NoFilter),
-    "sampler": ("experiment.sampler", AnnotatorSampler),
-    "stratifier": ("experiment.train_stratifier", GlobalStratifier),
-    "partitioner": ("experiment.train_partitioner", NoopPartitioner),
-    "rank_transform": ("experiment.train_rank_transform", NoTransform),
-    "target": ("experiment.train_target", HardTarget),
+#: The pipeline steps: key under ``experiment`` -> (its config group, the class of a left-out step).
+STEPS = {
+    "train_signal": ("signal", NoSignal),
+    "train_filter": ("filter", NoFilter),
+    "sampler": ("sampler", AnnotatorSampler),
+    "train_stratifier": ("stratifier", GlobalStratifier),
+    "train_partitioner": ("partitioner", NoopPartitioner),
+    "train_rank_transform": ("rank_transform", NoTransform),
+    "train_target": ("target", HardTarget),
 }
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """The settled ``experiment`` group: the preset name, the share of training comparisons kept,
+    when the rank filter runs, and the built pipeline steps (each under its config key)."""
+
+    name: str
+    fraction: float
+    rank_filter_order: str
+    train_signal: Any
+    train_filter: Any
+    sampler: Any
+    train_stratifier: Any
+    train_partitioner: Any
+    train_rank_transform: Any
+    train_target: Any
+
+    def components(self) -> dict[str, Any]:
+        """The steps keyed by their config group (``signal``, ``filter``, ...), in pipeline order."""
+        return {group: getattr(self, key) for key, (group, _) in STEPS.items()}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Everything :func:`prepare_data` reads: the master seed, tokens per side, the source object
+    (``dataset``) and the experiment's steps."""
+
+    seed: int
+    max_length: int
+    dataset: Any
+    experiment: ExperimentSpec
 
 
 @dataclass(frozen=True)
@@ -75,15 +114,6 @@ class PreparedData:
     train: pd.DataFrame
     eval: pd.DataFrame
     stats: dict[str, Any]
-
-
-def build_components(cfg: DictConfig) -> dict[str, Any]:
-    """Instantiate every pipeline component from its config node (defaults for absent nodes)."""
-    components = {}
-    for name, (key, default) in COMPONENTS.items():
-        node = OmegaConf.select(cfg, key, default=None)
-        components[name] = default() if node is None else instantiate(node)
-    return components
 
 
 def describe(component: Any) -> str:
@@ -133,84 +163,78 @@ def _rank_filter(
 
 
 def prepare_train(
-    table: pd.DataFrame,
-    components: dict[str, Any],
-    fraction: float,
-    seed: int,
-    rank_filter_order: str = "before_sampling",
-    where: str = "training table",
+    table: pd.DataFrame, experiment: ExperimentSpec, seed: int, where: str = "training table"
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The shared steps on a source's training table; returns the table and per-step counts.
 
-    ``rank_filter_order="after_sampling"`` runs the rank filter on the sampled rows, as the
-    published runs did; the default filters the whole table first, so that a filter fraction
-    removes the same share of ranks at every training fraction. Raises DataValidationError naming
-    the step and the counts when fraction sampling leaves no comparison (``where`` names the data
-    in the message); warns when it leaves only a handful.
+    ``experiment.rank_filter_order="after_sampling"`` runs the rank filter on the sampled rows, as
+    the published runs did; ``before_sampling`` filters the whole table first, so that a filter
+    fraction removes the same share of ranks at every training fraction. Raises
+    DataValidationError naming the step and the counts when fraction sampling leaves no comparison
+    (``where`` names the data in the message); warns when it leaves only a handful.
     """
-    if rank_filter_order not in RANK_FILTER_ORDERS:
-        raise ConfigError(
-            f"experiment.rank_filter_order must be one of {list(RANK_FILTER_ORDERS)}, "
-            f"got {rank_filter_order!r}"
-        )
-    rank = components["signal"].ranks(table)
+    fraction, order = experiment.fraction, experiment.rank_filter_order
+    rank = experiment.train_signal.ranks(table)
     counts = {"ranks_removed_by_filter": 0}
-    if rank_filter_order == "before_sampling":
+    if order == "before_sampling":
         rank, counts["ranks_removed_by_filter"] = _rank_filter(
-            table, rank, components["filter"], seed
+            table, rank, experiment.train_filter, seed
         )
-    keep = components["sampler"].select(table, fraction, step_rng(seed, "sampler"))
+    keep = experiment.sampler.select(table, fraction, step_rng(seed, "sampler"))
     require_left(f"fraction_sampling (fraction={fraction})", len(table), keep.size, where)
     counts["fraction_sampling"] = len(table) - keep.size
     table = table.iloc[keep].reset_index(drop=True)
     rank = rank[keep]
-    if rank_filter_order == "after_sampling":
+    if order == "after_sampling":
         rank, counts["ranks_removed_by_filter"] = _rank_filter(
-            table, rank, components["filter"], seed
+            table, rank, experiment.train_filter, seed
         )
-    stratum = np.asarray(components["stratifier"].assign(table), dtype=object)
+    stratum = np.asarray(experiment.train_stratifier.assign(table), dtype=object)
     partition = assign_partitions(
-        components["partitioner"], rank, stratum, step_rng(seed, "partitioner")
+        experiment.train_partitioner, rank, stratum, step_rng(seed, "partitioner")
     )
     ranked = ~np.isnan(rank)
-    rank[ranked] = components["rank_transform"].apply(
+    rank[ranked] = experiment.train_rank_transform.apply(
         rank[ranked], partition[ranked], step_rng(seed, "rank_transform")
     )
     table = table.assign(
         rank=rank,
         partition=partition,
-        target=components["target"].values(table),
+        target=experiment.train_target.values(table),
         reliability=np.nan,
         stratum=stratum,
     )
-    table = table.assign(**signal_columns(components["signal"], table, "train"))
+    table = table.assign(**signal_columns(experiment.train_signal, table, "train"))
     return _ordered(table), counts
 
 
-def prepare_data(cfg: DictConfig, tokenizer: PreTrainedTokenizerBase) -> PreparedData:
+def prepare_data(spec: DataSpec, tokenizer: PreTrainedTokenizerBase) -> PreparedData:
     """Load the configured source and run the full preparation (see the module docstring)."""
-    seed = int(cfg.seed)
-    fraction = float(OmegaConf.select(cfg, "experiment.fraction", default=1.0))
-    source = instantiate(cfg.dataset)
-    components = build_components(cfg)
-    tables = source.load(tokenizer=tokenizer, max_length=int(cfg.training.max_length), seed=seed)
+    seed, experiment, source = spec.seed, spec.experiment, spec.dataset
+    tables = source.load(tokenizer=tokenizer, max_length=spec.max_length, seed=seed)
     where = f"dataset {type(source).__name__}"
     if tables.train.empty:
         raise DataValidationError(
             f"{where}: the source's steps left no training comparisons (counts {tables.counts}, "
             f"dropped per step {tables.dropped}); expected at least one"
         )
-    order = str(OmegaConf.select(cfg, "experiment.rank_filter_order", default="before_sampling"))
-    train, counts = prepare_train(tables.train, components, fraction, seed, order, where)
+    source_counts = {k: v for k, v in tables.counts.items() if k not in SOURCE_CHECKS}
+    checks = {
+        **text_checks(tables.train, tables.eval),
+        **{k: v for k, v in tables.counts.items() if k in SOURCE_CHECKS},
+    }
+    warn_checks(checks, where)
+    train, counts = prepare_train(tables.train, experiment, seed, where)
     if len(train) < HANDFUL:
         log.warning("%s: only %d training comparison(s) after every step", where, len(train))
-    eval_table = _eval_table(tables.eval, components["signal"])
+    eval_table = _eval_table(tables.eval, experiment.train_signal)
     stats: dict[str, Any] = {
         "seed": seed,
-        "fraction": fraction,
-        "rank_filter_order": order,
-        "components": {name: describe(c) for name, c in components.items()},
-        "source": dict(tables.counts),
+        "fraction": experiment.fraction,
+        "rank_filter_order": experiment.rank_filter_order,
+        "components": {name: describe(c) for name, c in experiment.components().items()},
+        "source": source_counts,
+        "checks": checks,
         "dropped": {**tables.dropped, "fraction_sampling": counts["fraction_sampling"]},
         "ranks_removed_by_filter": counts["ranks_removed_by_filter"],
         "sizes": {"train": len(train), "eval": len(eval_table)},

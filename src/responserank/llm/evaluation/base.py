@@ -20,6 +20,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from responserank.errors import ConfigError, DataValidationError
+
 LOG = logging.getLogger(__name__)
 
 
@@ -126,7 +128,10 @@ def screen_rows(
 
     ``prompts``/``responses`` are every input of the suite, ``row_of_input`` (int array, same
     length) the row each belongs to, ``identical`` an optional bool array (rows,) marking pairs
-    whose chosen and rejected responses are the same text. Raises ValueError when no row is left.
+    whose chosen and rejected responses are the same text.
+
+    Raises ConfigError when ``drop_truncated`` left no row (naming max_length), and
+    DataValidationError when every pair is identical.
     """
     rows = np.asarray(row_of_input, dtype=np.int64)
     over = truncated_inputs(scorer, prompts, responses)
@@ -154,10 +159,17 @@ def screen_rows(
             num_rows,
         )
     if num_rows and not keep.any():
-        raise ValueError(
+        counts = (
             f"{suite}: no rows left to score ({num_rows} rows: {int(same.sum())} identical pairs, "
             f"{int(truncated.sum())} over-long{' and dropped' if drop else ''})"
         )
+        if drop and truncated.any():
+            limit = getattr(scorer, "max_length", None)
+            raise ConfigError(
+                f"{counts}; raise max_length (now {limit}) or set drop_truncated=false to score "
+                "the over-long rows truncated"
+            )
+        raise DataValidationError(f"{counts}; every pair compares a response with itself")
     return Screening(
         keep=keep,
         truncated=int(truncated.sum()),

@@ -18,7 +18,11 @@ import datasets
 import pandas as pd
 
 from responserank.errors import BenchmarkDataError
+from responserank.hub import require_available
 from responserank.reading import TABLE_SUFFIXES, read_table, table_kind
+
+#: The key of a suite in a composed config when its position is not known.
+SUITE_KEY = "eval.suites.<i>"
 
 
 def resolve_data_path(data_path: str | os.PathLike[str] | None, env_var: str) -> Path | None:
@@ -27,23 +31,34 @@ def resolve_data_path(data_path: str | os.PathLike[str] | None, env_var: str) ->
     return None if chosen is None else Path(chosen).expanduser()
 
 
+def local_copy_hint(env_var: str, config_key: str = SUITE_KEY) -> str:
+    """How to point a suite at a local copy, with the key Hydra accepts for it."""
+    return (
+        f"{config_key}.data_path=<local copy> or the environment variable {env_var} "
+        "(a save_to_disk folder, a hub snapshot or one parquet/JSON file)"
+    )
+
+
 def load_benchmark_split(
-    hub_id: str, split: str, data_path: Path | None, env_var: str
+    hub_id: str, split: str, data_path: Path | None, env_var: str, config_key: str = SUITE_KEY
 ) -> tuple[pd.DataFrame, str]:
     """Rows of one benchmark split and a description of where they came from.
 
     A configured local copy wins (no network access at all); otherwise the split is fetched from the
-    hub with ``datasets``. When neither works the error says how to point the suite at a local copy.
+    hub with ``datasets``, after :func:`responserank.hub.require_available` made sure it is cached
+    or reachable (one line within seconds otherwise). Errors name ``config_key`` (the suite's place
+    in the config, ``eval.suites.<i>``) so that the suggested override is one Hydra accepts.
     """
     if data_path is not None:
         return _load_local(data_path, split), str(data_path)
+    hint = local_copy_hint(env_var, config_key)
+    require_available(hub_id, "benchmark", hint, repo_type="dataset", error=BenchmarkDataError)
     try:
         dataset = datasets.load_dataset(hub_id, split=split)
     except (ConnectionError, OSError, ValueError) as exc:
         raise BenchmarkDataError(
             f"could not load {hub_id!r} (split {split!r}) from the Hugging Face hub: {exc}. "
-            f"Download it once where the hub is reachable and point the suite at the copy with "
-            f"data_path=... or the environment variable {env_var}"
+            f"Download it once where the hub is reachable and point the suite at the copy: {hint}"
         ) from exc
     return dataset.to_pandas(), f"hub:{hub_id}"
 
@@ -113,6 +128,7 @@ def check_subsets(
     known: Sequence[str],
     expected_counts: Mapping[str, int] | None,
     source: str,
+    config_key: str = SUITE_KEY,
 ) -> None:
     """Every row belongs to a known subset, every subset is present, and (optionally) sizes match.
 
@@ -138,7 +154,7 @@ def check_subsets(
     if wrong:
         raise BenchmarkDataError(
             f"{source}: subset sizes differ from the published benchmark ({'; '.join(wrong)}); "
-            "pass validate_counts=false only for a deliberately reduced copy"
+            f"pass {config_key}.validate_counts=false only for a deliberately reduced copy"
         )
 
 
@@ -156,6 +172,8 @@ class HubBenchmarkSuite:
     SUBSETS: Sequence[str]
     SPLIT_COUNTS: Mapping[str, int]
     DEFAULT_NAME: str
+    #: Where the suite sits in the composed config; ``build_suites`` sets the index.
+    config_key: str = SUITE_KEY
 
     def __init__(
         self,
@@ -172,16 +190,24 @@ class HubBenchmarkSuite:
         self.validate_counts = validate_counts
         self._rows: pd.DataFrame | None = None
 
+    def require_available(self) -> None:
+        """Fail within seconds when neither a local copy nor a cached or reachable hub copy exists."""
+        if self.data_path is None:
+            hint = local_copy_hint(self.DATA_ENV_VAR, self.config_key)
+            require_available(
+                self.hub_id, "benchmark", hint, repo_type="dataset", error=BenchmarkDataError
+            )
+
     def load_data(self) -> pd.DataFrame:
         """The checked benchmark rows, restricted to the schema's columns."""
         if self._rows is None:
             frame, source = load_benchmark_split(
-                self.hub_id, self.split, self.data_path, self.DATA_ENV_VAR
+                self.hub_id, self.split, self.data_path, self.DATA_ENV_VAR, self.config_key
             )
             check_columns(frame, self.SCHEMA, source)
             frame = self._prepare(frame[list(self.SCHEMA)].reset_index(drop=True), source)
             expected = self.SPLIT_COUNTS if self.validate_counts else None
-            check_subsets(frame["subset"].tolist(), self.SUBSETS, expected, source)
+            check_subsets(frame["subset"].tolist(), self.SUBSETS, expected, source, self.config_key)
             self._rows = frame
         return self._rows
 

@@ -41,6 +41,26 @@ def length_correctness_weights(rewards: dict[str, np.ndarray]) -> dict[str, floa
     }
 
 
+def correct_over_incorrect(rewards: dict[str, np.ndarray]) -> dict[str, float]:
+    """How often a question's correct response out-rewards its incorrect one (ties count as wrong).
+
+    ``accuracy``: over the four (correct, incorrect) pairings of each question (4n pairs);
+    ``accuracy_same_length``: over the two pairings of equal length (concise vs concise, detailed
+    vs detailed; 2n pairs), where a length preference cannot decide the order.
+    """
+    wins = {
+        (good, bad): np.asarray(rewards[f"correct_{good}"])
+        > np.asarray(rewards[f"incorrect_{bad}"])
+        for good in ("concise", "detailed")
+        for bad in ("concise", "detailed")
+    }
+    same = [wins[("concise", "concise")], wins[("detailed", "detailed")]]
+    return {
+        "accuracy": float(np.mean(np.concatenate(list(wins.values())))),
+        "accuracy_same_length": float(np.mean(np.concatenate(same))),
+    }
+
+
 class LieTestSuite:
     """EvalSuite over ``LIE_dataset_test.csv`` (path null: ``$RR_DATA_DIR/lie``)."""
 
@@ -73,7 +93,7 @@ class LieTestSuite:
         texts = [text for t in RESPONSE_TYPES for text in table[t]]
         scores = score_texts(scorer, [""] * len(texts), texts, self.name)
         rewards = {t: scores[i * n : (i + 1) * n] for i, t in enumerate(RESPONSE_TYPES)}
-        metrics = length_correctness_weights(rewards)
+        metrics = {**length_correctness_weights(rewards), **correct_over_incorrect(rewards)}
         metrics.update({f"mean_reward/{t}": float(np.mean(rewards[t])) for t in RESPONSE_TYPES})
         metrics = {f"{self.name}/{key}": value for key, value in metrics.items()}
         return {**metrics, **screening.metrics(self.name)}

@@ -14,6 +14,12 @@ A claim left behind (kill -9, a lost node) is taken over:
 
 A takeover renames the old claim aside (only one renamer succeeds) and checks it moved the claim it
 judged dead; a fresh claim moved by mistake is put back.
+
+A claim file that is not a claim (damaged: truncated, not JSON, missing fields) cannot say who holds
+it; it is judged by its modification time instead of a heartbeat: older than the staleness bound
+it is taken over (with a warning naming the file), younger it makes the run skip with a message
+naming the file, as a live claim does. A holder whose own claim got damaged rewrites it at the
+next heartbeat.
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from responserank.atomic_io import write_json_atomic
+from responserank.errors import InputFileError
 from responserank.llm.runs.record import seconds_since, utc_now
 from responserank.provenance import hostname
 
@@ -67,18 +75,47 @@ def pid_alive(pid: int) -> bool:
 
 
 def read_holder(path: Path) -> ClaimHolder | None:
-    """The claim at ``path``, or None when there is none; a malformed claim is an error."""
+    """The claim at ``path``, or None when there is none.
+
+    Raises InputFileError naming the file when it is not a claim (see the module docstring).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
+        holder = ClaimHolder(**json.loads(text))
+        seconds_since(holder.heartbeat_at)  # a time stamp with its UTC offset
+        if not isinstance(holder.pid, int) or not isinstance(holder.host, str):
+            raise TypeError("pid must be an integer and host a string")
     except FileNotFoundError:
         return None
-    try:
-        return ClaimHolder(**json.loads(text))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ValueError(
-            f"{path}: expected a claim (JSON object with host, pid, token, claimed_at, "
-            f"heartbeat_at); delete the file if no process trains this run ({exc})"
+    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise InputFileError(
+            f"{path}: damaged claim file: expected a JSON object with host, pid, token, "
+            f"claimed_at, heartbeat_at ({exc})"
         ) from exc
+    return holder
+
+
+def _read_or_damaged(path: Path) -> ClaimHolder | InputFileError | None:
+    """:func:`read_holder`, with a damaged file returned as its error instead of raised."""
+    try:
+        return read_holder(path)
+    except InputFileError as damaged:
+        return damaged
+
+
+def damaged_reason(path: Path, damaged: InputFileError, stale_after_s: float) -> str | None:
+    """Why a damaged claim file still owns its run (written less than ``stale_after_s`` ago),
+    or None when it may be taken over."""
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    if age >= stale_after_s:
+        return None
+    return (
+        f"{damaged}; it was written {age:.0f}s ago, so a process may still train this run: it "
+        f"is taken over once {stale_after_s:.0f}s old, or at once with force=true"
+    )
 
 
 def live_reason(holder: ClaimHolder, stale_after_s: float) -> str | None:
@@ -98,9 +135,11 @@ class Claim:
         self.stale_after_s = float(stale_after_s)
         self.token = uuid.uuid4().hex
         self.took_over: ClaimHolder | None = None
+        self.took_over_damaged = False
         self.held = False
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
+        self._created_at: str | None = None
 
     def acquire(self, force: bool = False) -> str | None:
         """Take the claim; None on success, else why another process keeps it.
@@ -114,18 +153,32 @@ class Claim:
                 self.held = True
                 self._start_heartbeat()
                 return None
-            holder = read_holder(self.path)
+            holder = _read_or_damaged(self.path)
             if holder is None:
                 continue
-            reason = None if force else live_reason(holder, self.stale_after_s)
+            if isinstance(holder, InputFileError):
+                reason = None if force else damaged_reason(self.path, holder, self.stale_after_s)
+            else:
+                reason = None if force else live_reason(holder, self.stale_after_s)
             if reason is not None:
                 return reason
             self._remove(holder)
         return f"claim {self.path} is contended; try again"
 
+    @property
+    def replaced(self) -> bool:
+        """Whether acquiring replaced a claim left behind (dead or stale holder, damaged file)."""
+        return self.took_over is not None or self.took_over_damaged
+
     def refresh(self) -> None:
-        """Rewrite the heartbeat, if the claim is still ours."""
-        holder = read_holder(self.path)
+        """Rewrite the heartbeat, if the claim is still ours (a claim of ours that got damaged
+        is written again)."""
+        holder = _read_or_damaged(self.path)
+        if isinstance(holder, InputFileError):
+            log.warning("%s; writing this process's claim again", holder)
+            content = self._content()
+            write_json_atomic(self.path, {**content, "claimed_at": self._created_at or utc_now()})
+            return
         if holder is None or holder.token != self.token:
             log.warning("%s: the claim was taken over by another process", self.path)
             return
@@ -138,8 +191,11 @@ class Claim:
             self._beat.join()
             self._beat = None
         if self.held:
-            holder = read_holder(self.path)
-            if holder is not None and holder.token == self.token:
+            holder = _read_or_damaged(self.path)
+            ours = isinstance(holder, InputFileError) or (
+                holder is not None and holder.token == self.token
+            )
+            if ours:  # a claim damaged while this process held it is this process's too
                 self.path.unlink(missing_ok=True)
             self.held = False
 
@@ -152,7 +208,9 @@ class Claim:
     def _create(self) -> bool:
         """Publish a complete claim file unless one exists (``os.link`` is atomic, no overwrite)."""
         private = self.path.with_name(f".{self.path.name}.{self.token}")
-        write_json_atomic(private, self._content())
+        content = self._content()
+        self._created_at = content["claimed_at"]
+        write_json_atomic(private, content)
         try:
             os.link(private, self.path)
         except FileExistsError:
@@ -161,17 +219,24 @@ class Claim:
             private.unlink(missing_ok=True)
         return True
 
-    def _remove(self, judged: ClaimHolder) -> None:
-        """Move the claim ``judged`` dead out of the way; put back a claim that replaced it."""
+    def _remove(self, judged: ClaimHolder | InputFileError) -> None:
+        """Move the claim ``judged`` dead (or damaged) out of the way; put back a claim that
+        replaced it."""
         aside = self.path.with_name(f".{self.path.name}.{self.token}.old")
         try:
             os.rename(self.path, aside)
         except FileNotFoundError:
             return
-        moved = read_holder(aside)
-        if moved is not None and moved.token != judged.token:
+        moved = _read_or_damaged(aside)
+        replaced = isinstance(moved, ClaimHolder) and (
+            isinstance(judged, InputFileError) or moved.token != judged.token
+        )
+        if replaced:
             with contextlib.suppress(FileExistsError):
                 os.link(aside, self.path)
+        elif isinstance(judged, InputFileError):
+            self.took_over_damaged = True
+            log.warning("%s; taking the claim over (older than %.0fs)", judged, self.stale_after_s)
         else:
             self.took_over = judged
             log.warning("%s: taking over the claim of %s", self.path, judged.describe())

@@ -1,6 +1,6 @@
 """The life of one run record: skip or claim, resume, open, finish (finished / stopped / failed).
 
-    lifecycle = RunLifecycle(cfg, typed, hydra_info, state)
+    lifecycle = RunLifecycle(spec, hydra_info, state)
     if (skipped := lifecycle.start()) is not None:
         return skipped
     with lifecycle:                      # record opened; signals turn into a clean stop
@@ -13,13 +13,16 @@ take the run's claim (``responserank.llm.runs.claims``; ``force=true`` or RESPON
 take over any claim), then skip the run when its summary says finished (or, for a record without
 a claim file, running and fresh), or when wandb online knows a finished or running run of the same
 name; otherwise pick the checkpoint to resume from. Leaving the ``with`` block writes the final
-status and releases the claim whatever happened. Dry runs write their own ``dry_run/`` record and
+status and releases the claim whatever happened; a run refused by its configuration or its data
+(``ConfigError``, ``DataValidationError``) before anything was trained removes the record it had
+just created, so a refusal leaves no run record behind. Dry runs write their own ``dry_run/`` record and
 neither claim nor skip. Readers of finished records (the TRUE-model predict step) use
 :func:`finished_record`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -31,17 +34,19 @@ from typing import Any
 
 from accelerate import PartialState
 from accelerate.utils import broadcast_object_list
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
-from transformers.trainer_utils import get_last_checkpoint
 
 from responserank.atomic_io import write_text_atomic
-from responserank.errors import ConfigError, RunStopped
-from responserank.llm.config import RESUME_CHOICES, TrainConfig
+from responserank.errors import ConfigError, DataValidationError, InputFileError, RunStopped
+from responserank.llm.config.schema import RESUME_CHOICES
+from responserank.llm.config.spec import RunSpec
 from responserank.llm.runs.claims import Claim, claim_reason
-from responserank.llm.runs.identity import group_id, run_name
 from responserank.llm.runs.interrupts import GracefulStop
 from responserank.llm.runs.record import RunRecord, utc_now
+from responserank.llm.runs.resume import (
+    check_explicit_resume,
+    checkpoint_step,
+    newest_complete_checkpoint,
+)
 from responserank.llm.runs.wandb_mirror import WandbMirror, resolve_wandb_mode, wandb_claim_reason
 from responserank.provenance import environment_info, git_state, slurm_ids
 from responserank.run_status import RunStatus, ended_by
@@ -66,53 +71,39 @@ class RunOutcome:
     exit_code: int = 0
 
 
-def ignoring_claims(cfg: DictConfig) -> bool:
-    return bool(cfg.force) or os.environ.get(IGNORE_CLAIMS_ENV) == "1"
+def ignoring_claims(spec: RunSpec) -> bool:
+    return spec.force or os.environ.get(IGNORE_CLAIMS_ENV) == "1"
 
 
 def skip_reason(
-    cfg: DictConfig, record: RunRecord, name: str, wandb_mode: str, took_over: bool = False
+    spec: RunSpec, record: RunRecord, name: str, wandb_mode: str, took_over: bool = False
 ) -> str | None:
     """Why the run must not start: it finished, its record (without a claim file) says it is
     running, or wandb online knows it; None with ``force`` or RESPONSERANK_IGNORE_CLAIMS=1.
     ``took_over``: a dead claim was just replaced, so a ``running`` status is stale."""
-    if ignoring_claims(cfg):
+    if ignoring_claims(spec):
         return None
-    stale_after_s = 0.0 if took_over else float(cfg.runtime.claim_timeout_s)
+    stale_after_s = 0.0 if took_over else spec.runtime.claim_timeout_s
     reason = claim_reason(record.read_summary(), stale_after_s)
     if reason is None and wandb_mode == "online":
-        wandb_cfg = cfg.tracking.wandb
-        reason = wandb_claim_reason(wandb_cfg.project, wandb_cfg.get("entity"), name)
+        wandb = spec.tracking.wandb
+        reason = wandb_claim_reason(wandb.project, wandb.entity, name)
     return reason
 
 
-def resume_checkpoint(cfg: DictConfig, record: RunRecord) -> str | None:
-    """The checkpoint to continue from, if any (never for a run that already finished)."""
-    if cfg.resume not in RESUME_CHOICES:
-        return str(cfg.resume)
+def resume_checkpoint(spec: RunSpec, record: RunRecord) -> str | None:
+    """The checkpoint to continue from, if any (never for a run that already finished): the one
+    given, or with ``resume=auto`` the newest complete one of the record (incomplete ones are
+    skipped with a warning and removed, see :mod:`responserank.llm.runs.resume`)."""
+    if spec.resume not in RESUME_CHOICES:
+        return spec.resume
     summary = record.read_summary() or {}
-    if cfg.resume == "never" or summary.get("status") == RunStatus.FINISHED:
+    if spec.resume == "never" or summary.get("status") == RunStatus.FINISHED:
         return None
     if not record.checkpoint_dir.is_dir():
         return None
-    return get_last_checkpoint(str(record.checkpoint_dir))
-
-
-def hydra_metadata() -> dict[str, Any]:
-    """Overrides and group choices of the current Hydra job (empty outside ``@hydra.main``)."""
-    if not HydraConfig.initialized():
-        return {}
-    hc = HydraConfig.get()
-    choices = hc.runtime.choices.items()
-    return {
-        "overrides": list(hc.overrides.task),
-        "choices": {
-            k: v for k, v in choices if not k.startswith("hydra/") or k == "hydra/launcher"
-        },
-        "job_name": hc.job.name,
-        "job_num": hc.job.get("num"),
-        "mode": hc.mode.name if hc.mode is not None else None,
-    }
+    found = newest_complete_checkpoint(record.checkpoint_dir)
+    return None if found is None else str(found)
 
 
 def finished_record(run_dir: Path) -> RunRecord:
@@ -132,26 +123,22 @@ def finished_record(run_dir: Path) -> RunRecord:
 class RunLifecycle:
     """Claim, skip, resume, record and finish one run (see the module docstring)."""
 
-    def __init__(
-        self,
-        cfg: DictConfig,
-        typed: TrainConfig,
-        hydra_info: Mapping[str, Any],
-        state: PartialState,
-    ) -> None:
-        self.cfg, self.typed, self.hydra_info, self.state = cfg, typed, dict(hydra_info), state
-        self.group, self.name = group_id(cfg), run_name(cfg)
-        self.run_dir = Path(typed.tracking.output_root) / self.group / self.name
-        self.record = RunRecord(self.run_dir / "dry_run" if typed.dry_run else self.run_dir)
+    def __init__(self, spec: RunSpec, hydra_info: Mapping[str, Any], state: PartialState) -> None:
+        self.spec, self.hydra_info, self.state = spec, dict(hydra_info), state
+        self.group, self.name = spec.group_id, spec.run_name
+        self.run_dir = Path(spec.tracking.output_root) / self.group / self.name
+        self.record = RunRecord(self.run_dir / "dry_run" if spec.dry_run else self.run_dir)
         self.main = state.is_main_process
         self.mirror = WandbMirror(
-            resolve_wandb_mode(typed.tracking.wandb.mode) if self.main else "disabled"
+            resolve_wandb_mode(spec.tracking.wandb.mode) if self.main else "disabled"
         )
-        self.claim = Claim(self.record.claim_path, typed.runtime.claim_timeout_s)
+        self.claim = Claim(self.record.claim_path, spec.runtime.claim_timeout_s)
         self.stopper = GracefulStop()
-        self.show_progress = typed.runtime.progress_bar and state.is_local_main_process
+        self.show_progress = spec.runtime.progress_bar and state.is_local_main_process
         self.resumed: str | None = None
+        self.resume_mismatch: list[str] = []  # keys allowed to differ (resume_mismatch=allow)
         self.outcome: RunOutcome | None = None
+        self._new_record = False  # set when the record is opened: no earlier summary existed
         self._started = time.monotonic()
 
     # ---- before the run ---------------------------------------------------------------------
@@ -159,16 +146,18 @@ class RunLifecycle:
     def start(self) -> RunOutcome | None:
         """Claim the run and choose its checkpoint; a ``skipped`` outcome when it must not run."""
         reason = None
-        if self.main and not self.typed.dry_run:
-            reason = self.claim.acquire(force=ignoring_claims(self.cfg))
+        if self.spec.resume not in RESUME_CHOICES and not self.spec.dry_run:
+            self.resume_mismatch = check_explicit_resume(self.spec, self.spec.resume)
+        if self.main and not self.spec.dry_run:
+            reason = self.claim.acquire(force=ignoring_claims(self.spec))
             try:
                 if reason is None:
-                    took_over = self.claim.took_over is not None
+                    self._set_aside_damaged_summary()
                     reason = skip_reason(
-                        self.cfg, self.record, self.name, self.mirror.mode, took_over
+                        self.spec, self.record, self.name, self.mirror.mode, self.claim.replaced
                     )
                 if reason is None:
-                    self.resumed = resume_checkpoint(self.cfg, self.record)
+                    self.resumed = resume_checkpoint(self.spec, self.record)
             except BaseException:
                 self.claim.release()
                 raise
@@ -180,16 +169,43 @@ class RunLifecycle:
         if reason:
             print(f"skipping {self.name}: {reason} (force=true to train it again)")
             return RunOutcome("skipped", self.name, self.run_dir)
+        if self.resumed and self.main:
+            log.info(
+                "%s: resuming from %s at step %s%s",
+                self.name,
+                self.resumed,
+                checkpoint_step(Path(self.resumed)),
+                f" (resume_mismatch=allow: {', '.join(self.resume_mismatch)} differ)"
+                if self.resume_mismatch
+                else "",
+            )
         return None
+
+    def _set_aside_damaged_summary(self) -> None:
+        """Take over a run whose ``summary.json`` cannot be read (truncated, damaged), when that
+        is safe: the claim is held, so no process trains the run; without a saved ``model/`` it
+        did not finish, and the damaged file is set aside (kept) for a new one. A run that saved
+        its model may have finished: refused (InputFileError naming the file) unless ``force``."""
+        try:
+            self.record.read_summary()
+        except InputFileError as damaged:
+            if self.record.model_dir.exists() and not ignoring_claims(self.spec):
+                raise InputFileError(
+                    f"{damaged}; the run saved {self.record.model_dir}, so it may have finished: "
+                    "force=true trains it again (the damaged file is kept beside the new one)"
+                ) from None
+            aside = self.record.set_aside_damaged_summary()
+            log.warning("%s; kept as %s, the run is taken over", damaged, aside)
 
     def __enter__(self) -> RunLifecycle:
         self._started = time.monotonic()
         self.stopper.install()
         try:
             if self.main:
-                fresh = not self.resumed and not self.typed.dry_run
+                fresh = not self.resumed and not self.spec.dry_run
                 if fresh and self.record.checkpoint_dir.exists():
                     shutil.rmtree(self.record.checkpoint_dir)
+                self._new_record = self.spec.dry_run or not self.record.summary_path.exists()
                 self._open_record()
         except BaseException:
             self.stopper.restore()
@@ -199,11 +215,11 @@ class RunLifecycle:
 
     def _open_record(self) -> None:
         """Write config, overrides, environment and git state; mark the run running; start wandb."""
-        record, resumed, typed = self.record, self.resumed, self.typed
+        record, resumed, spec = self.record, self.resumed, self.spec
         previous = record.read_summary() or {}
         git, diff = git_state(REPO_ROOT)
         environment = environment_info(*RECORDED_PACKAGES)
-        record.write_config(self.cfg, self.hydra_info)
+        record.write_config(spec.resolved_yaml, self.hydra_info)
         record.write_json("environment.json", environment)
         if diff:
             write_text_atomic(record.path / "git.diff", diff)
@@ -212,10 +228,10 @@ class RunLifecycle:
         base = {
             "run_name": self.name,
             "group_id": self.group,
-            "experiment": OmegaConf.select(self.cfg, "experiment.name"),
-            "fraction": float(self.cfg.experiment.fraction),
-            "seed": typed.seed,
-            "dry_run": typed.dry_run,
+            "experiment": spec.experiment.name,
+            "fraction": spec.experiment.fraction,
+            "seed": spec.seed,
+            "dry_run": spec.dry_run,
         }
         summary = {
             **base,
@@ -227,27 +243,29 @@ class RunLifecycle:
             "host": environment["hostname"],
             "slurm": slurm_ids(),
             "resumed_from": resumed,
+            "resumed_at_step": checkpoint_step(Path(resumed)) if resumed else None,
+            **({"resume_mismatch_allowed": self.resume_mismatch} if self.resume_mismatch else {}),
             "wandb_id": previous.get("wandb_id") if resumed else None,
         }
         record.write_summary(summary)
         wandb_config = {
-            **OmegaConf.to_container(self.cfg, resolve=True),
+            **spec.resolved,
             "group_id": self.group,
             "hydra": self.hydra_info,
             "slurm": slurm_ids(),
             "git": git,
         }
         wandb_id = self.mirror.start(
-            typed.tracking.wandb,
+            spec.tracking.wandb,
             record.path,
             self.name,
             self.group,
             wandb_config,
-            job_type="dry_run" if typed.dry_run else "train",
+            job_type="dry_run" if spec.dry_run else "train",
             resume_id=summary["wandb_id"],
         )
         record.update_summary(wandb_id=wandb_id, wandb_mode=self.mirror.mode)
-        self.mirror.set_summary(status="running", dry_run=typed.dry_run, group_id=self.group)
+        self.mirror.set_summary(status="running", dry_run=spec.dry_run, group_id=self.group)
         self.mirror.log_diff(diff, record.path)
 
     # ---- during the run ---------------------------------------------------------------------
@@ -271,6 +289,11 @@ class RunLifecycle:
                 self.outcome = self._close(RunStatus.STOPPED, {}, {})
                 self.outcome.exit_code = exc.exit_status
                 return True
+            if self._refused(exc):
+                self.mirror.finish(RunStatus.FAILED)
+                self.claim.release()
+                self._remove_record()
+                return False
             if exc is not None and self.main and self.record.summary_path.exists():
                 status, error_text = ended_by(exc)
                 self.record.update_summary(status=status, finished_at=utc_now(), error=error_text)
@@ -279,6 +302,21 @@ class RunLifecycle:
         finally:
             self.stopper.restore()
             self.claim.release()
+
+    def _refused(self, exc: BaseException | None) -> bool:
+        """A configuration or the data refused before anything was trained, in a record this run
+        created: the record goes (a refused run leaves none behind, see :meth:`_remove_record`)."""
+        refusal = isinstance(exc, ConfigError | DataValidationError)
+        return (
+            refusal and self.main and self._new_record and not self.record.checkpoint_dir.exists()
+        )
+
+    def _remove_record(self) -> None:
+        """Delete the record this run created, then its run and group folders if left empty."""
+        shutil.rmtree(self.record.path, ignore_errors=True)
+        for folder in (self.run_dir, self.run_dir.parent):
+            with contextlib.suppress(OSError):  # not empty: other runs or records live there
+                folder.rmdir()
 
     def _close(
         self, status: str, metrics: dict[str, float], data_stats: dict[str, Any]

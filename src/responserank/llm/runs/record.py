@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
 
 from responserank.atomic_io import write_json_atomic, write_text_atomic
+from responserank.errors import InputFileError
 from responserank.jsonl import read_json_objects
+from responserank.reading import read_yaml
 from responserank.run_status import RunStatus
 
 STATUSES = tuple(RunStatus)
@@ -37,6 +38,17 @@ STATUSES = tuple(RunStatus)
 def utc_now() -> str:
     """The current UTC time, ISO 8601 to the second (``2026-01-31T12:00:00+00:00``)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def config_value(config: Any, dotted: str, default: Any = None) -> Any:
+    """The value at ``dotted`` (``"dataset.path"``) in a resolved config read as plain data;
+    ``default`` when a key on the way is absent (a value that is null stays None)."""
+    node = config
+    for key in dotted.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return default
+        node = node[key]
+    return node
 
 
 def seconds_since(stamp: str) -> float:
@@ -82,18 +94,37 @@ class RunRecord:
         return record if record.summary_path.is_file() else None
 
     def read_summary(self) -> dict[str, Any] | None:
-        """The summary, or None before the run wrote one; a malformed file is an error."""
+        """The summary, or None before the run wrote one.
+
+        Raises InputFileError naming the file when it is not a JSON object (truncated, damaged,
+        not UTF-8) or its ``metrics`` is not an object.
+        """
         if not self.summary_path.is_file():
             return None
         try:
             summary = json.loads(self.summary_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{self.summary_path}: not valid JSON ({exc})") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputFileError(
+                f"{self.summary_path}: not valid JSON ({exc}); expected the run's summary"
+            ) from exc
         if not isinstance(summary, dict) or not isinstance(summary.get("metrics", {}), dict):
-            raise ValueError(
+            raise InputFileError(
                 f"{self.summary_path}: expected a JSON object whose 'metrics' is an object"
             )
         return summary
+
+    def set_aside_damaged_summary(self) -> Path | None:
+        """Rename a summary that :meth:`read_summary` refuses to ``summary.json.damaged-<time>``
+        (kept for inspection) and return the new path; None when the summary is readable or
+        absent."""
+        try:
+            self.read_summary()
+        except InputFileError:
+            stamp = utc_now().replace(":", "")
+            aside = self.summary_path.with_name(f"{self.summary_path.name}.damaged-{stamp}")
+            os.replace(self.summary_path, aside)
+            return aside
+        return None
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every logged evaluation, in order; a line that is not a JSON object is an error."""
@@ -101,8 +132,22 @@ class RunRecord:
             return []
         return read_json_objects(self.metrics_path)
 
-    def write_config(self, cfg: DictConfig, hydra_info: Mapping[str, Any]) -> None:
-        write_text_atomic(self.path / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    def read_config(self) -> dict[str, Any] | None:
+        """The run's resolved ``config.yaml`` as plain data; None when the record has none.
+
+        Raises InputFileError naming the file when it is not a YAML mapping.
+        """
+        path = self.path / "config.yaml"
+        if not path.is_file():
+            return None
+        config = read_yaml(path, "the run's resolved config (a YAML mapping)")
+        if not isinstance(config, dict):
+            raise InputFileError(f"{path}: expected the run's resolved config (a YAML mapping)")
+        return config
+
+    def write_config(self, resolved_yaml: str, hydra_info: Mapping[str, Any]) -> None:
+        """Write ``config.yaml`` (the resolved config, as YAML) and ``overrides.yaml``."""
+        write_text_atomic(self.path / "config.yaml", resolved_yaml)
         write_text_atomic(
             self.path / "overrides.yaml", yaml.safe_dump(dict(hydra_info), sort_keys=True)
         )

@@ -20,26 +20,47 @@ from responserank.llm.runs.wandb_mirror import WandbMirror
 class EvalSuitesCallback(TrainerCallback):
     """Scores the configured suites with the model being trained.
 
-    It runs in ``on_evaluate`` on the main process and adds ``eval/<suite>/<metric>`` entries to
-    the evaluation's ``metrics``; the trainer logs that dict after all ``on_evaluate`` hooks, so
-    held-out and suite metrics share one row of the run record.
+    It runs in ``on_evaluate`` on every process: each scores its share of the suites' inputs
+    (``RewardModelScorer(distributed=True)``: whole length-sorted batches dealt round-robin, the
+    rewards all-reduced), so every process computes the same metrics from every reward and no
+    forward pass runs on one process alone (FSDP and ZeRO-3 need all of them). The
+    ``eval/<suite>/<metric>`` entries go into the evaluation's ``metrics``; the trainer logs that
+    dict after all ``on_evaluate`` hooks, so held-out and suite metrics share one row of the run
+    record. ``batch_layout`` and ``tokens_per_row`` lay out the scoring passes as training's
+    (``runtime.batch_layout``).
     """
 
     def __init__(
-        self, suites: Sequence[EvalSuite], batch_size: int, max_length: int, show_progress: bool
+        self,
+        suites: Sequence[EvalSuite],
+        batch_size: int,
+        max_length: int,
+        show_progress: bool,
+        batch_layout: str = "padded",
+        tokens_per_row: int | None = None,
     ) -> None:
         self.suites = list(suites)
         self.batch_size = batch_size
         self.max_length = max_length
         self.show_progress = show_progress
+        self.batch_layout = batch_layout
+        self.tokens_per_row = tokens_per_row
 
     def on_evaluate(
         self, args, state, control, model=None, processing_class=None, metrics=None, **kwargs: Any
     ):
-        if not self.suites or not state.is_world_process_zero or metrics is None:
+        if not self.suites or metrics is None:
             return
+        show = self.show_progress and state.is_world_process_zero
         scorer = RewardModelScorer(
-            model, processing_class, self.batch_size, self.max_length, self.show_progress
+            model,
+            processing_class,
+            self.batch_size,
+            self.max_length,
+            show,
+            distributed=True,
+            layout=self.batch_layout,
+            tokens_per_row=self.tokens_per_row,
         )
         for key, value in run_suites(self.suites, scorer).items():
             metrics[f"eval/{key}"] = value

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 from accelerate import PartialState
-from omegaconf import DictConfig, OmegaConf
 
+from responserank.llm.config.spec import RunSpec
 from responserank.llm.data.batching.packing import PartitionBatchSampler
 from responserank.llm.data.batching.pair_dataset import (
     TokenizedPairs,
@@ -24,7 +24,6 @@ from responserank.llm.data.batching.pair_dataset import (
 )
 from responserank.llm.data.prepare import prepare_data
 from responserank.llm.data.stats import distribution
-from responserank.llm.training.objectives.base import PairwiseObjective
 
 
 @dataclass
@@ -36,18 +35,17 @@ class RunData:
     stats: dict[str, Any]
 
 
-def prepare_run_data(
-    cfg: DictConfig, tokenizer, objective: PairwiseObjective, show_progress: bool
-) -> RunData:
+def prepare_run_data(spec: RunSpec, tokenizer, show_progress: bool) -> RunData:
     """Prepare, validate and tokenise the data; collect the statistics a dry run prints.
 
-    Raises DataValidationError / TableError naming the source, row and field of bad input.
+    The objective (``spec.loss``) checks the training table for what it needs. Raises
+    DataValidationError / TableError naming the source, row and field of bad input.
     """
-    prepared = prepare_data(cfg, tokenizer)
-    source = source_name(cfg)
+    prepared = prepare_data(spec.data, tokenizer)
+    source = source_name(spec.dataset)
     validate_table(prepared.train, f"{source} (train split)")
-    objective.check_table(prepared.train, f"{source} (train split)")
-    max_length = int(cfg.training.max_length)
+    spec.loss.check_table(prepared.train, f"{source} (train split)")
+    max_length = spec.training.max_length
     train = tokenize_table(prepared.train, tokenizer, max_length, "train", show_progress)
     evaluation = None
     if len(prepared.eval):
@@ -55,10 +53,10 @@ def prepare_run_data(
         evaluation = tokenize_table(prepared.eval, tokenizer, max_length, "eval", show_progress)
     packing = PartitionBatchSampler(
         train.partition,
-        batch_size=int(cfg.training.per_device_batch_size),
-        seed=int(cfg.seed),
+        batch_size=spec.training.per_device_batch_size,
+        seed=spec.seed,
         num_replicas=PartialState().num_processes,
-        packing=OmegaConf.select(cfg, "training.packing", default="capacity"),
+        packing=spec.training.packing,
     ).cohesion(0)
     stats = {
         **prepared.stats,
@@ -70,13 +68,12 @@ def prepare_run_data(
     return RunData(train=train, eval=evaluation, stats=_plain(stats))
 
 
-def source_name(cfg: DictConfig) -> str:
-    """Where the comparisons come from, for error messages: a path, a hub id or a class."""
-    for key in ("dataset.path", "dataset.hub_id", "dataset._target_"):
-        value = OmegaConf.select(cfg, key)
+def source_name(source: Any) -> str:
+    """Where the comparisons come from, for error messages: a path, a hub id or the class."""
+    for value in (getattr(source, "path", None), getattr(source, "hub_id", None)):
         if value:
             return f"dataset {value}"
-    return "dataset"
+    return f"dataset {type(source).__module__}.{type(source).__qualname__}"
 
 
 def _plain(obj: Any) -> Any:

@@ -5,9 +5,10 @@ What it adds to the Trainer:
 - batches come from :class:`PartitionBatchSampler`, so partitions stay whole inside micro-batches
   (and on one process), re-packed and reshuffled every epoch (``packing``: ``capacity`` or
   ``balanced``, see ``responserank.llm.data.batching.packing``);
-- one forward pass per micro-batch scores chosen and rejected responses; the margins go to the
-  configured :class:`PairwiseObjective` together with the batch's rank / partition / target /
-  reliability columns;
+- one forward pass per micro-batch scores chosen and rejected responses, in the batch layout its
+  collator produced (padded, padding-free or prefix-shared rows, ``llm/data/batching/layouts.py``);
+  the margins go to the configured :class:`PairwiseObjective` together with the batch's rank /
+  partition / target / reliability columns;
 - the loss of each micro-batch is the objective's *sum* divided by the number of comparisons in the
   whole optimizer step, counted over all accumulation steps and all processes, so 1 x 16 and 4 x 4
   micro-batching (or 2 processes x 8) give the same gradient;
@@ -18,7 +19,8 @@ What it adds to the Trainer:
   side; r_chosen > r_rejected, strict, for hard labels), the objective's loss per comparison, the
   calibrated loss (BT loss after temperature scaling, which compares models trained with
   differently scaled losses), plus the packing cohesion of the current epoch, and lets callbacks
-  (the eval suites) add their metrics before the row is logged.
+  (the eval suites) add their metrics before the row is logged; the best-model metric
+  (``training.best_model``) is handed to transformers' checkpoint selection.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ from tqdm.auto import tqdm
 from transformers import Trainer
 
 from responserank.calibration import calibrated_loss
+from responserank.errors import ConfigError
+from responserank.llm.data.batching.layouts import sequence_token_count
 from responserank.llm.data.batching.packing import CohesionStats, PartitionBatchSampler
 from responserank.llm.data.batching.pair_dataset import TokenizedPairs
 from responserank.llm.models import save_adapter_base
+from responserank.llm.reward_forward import sequence_rewards
 from responserank.llm.training.objectives.base import ComparisonBatch, PairwiseObjective
 from responserank.llm.training.schedules import STEP_DECAY, step_decay_scheduler
 
@@ -229,11 +234,9 @@ class RewardModelTrainer(Trainer):
     def rewards(
         self, model: torch.nn.Module, inputs: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rewards of the chosen and the rejected response of every comparison."""
-        logits = model(
-            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
-        ).logits
-        chosen, rejected = logits[:, 0].chunk(2)
+        """Rewards of the chosen and the rejected response of every comparison, from a batch in
+        any layout (:func:`responserank.llm.reward_forward.sequence_rewards`)."""
+        chosen, rejected = sequence_rewards(model, inputs).chunk(2)
         return chosen, rejected
 
     def _loss_sum(
@@ -263,7 +266,7 @@ class RewardModelTrainer(Trainer):
         chosen, rejected = self.rewards(model, inputs)
         total = self._loss_sum(chosen, rejected, inputs)
         if model.training:
-            tokens = inputs["attention_mask"].sum()
+            tokens = sequence_token_count(inputs)
             self.step_metrics.add(chosen, rejected, inputs["target"], tokens)
         if num_items_in_batch is None:
             loss = total / chosen.numel()
@@ -358,4 +361,17 @@ class RewardModelTrainer(Trainer):
         )
         self.log(metrics)
         self.accelerator.wait_for_everyone()
-        return metrics
+        return self._with_best_model_key(metrics)
+
+    def _with_best_model_key(self, metrics: dict[str, float]) -> dict[str, float]:
+        """``metrics`` plus the best-model metric (``training.best_model.metric``) under the name
+        transformers looks it up by (``eval_<name>``); ConfigError when no evaluation made it."""
+        selected = self.args.metric_for_best_model
+        if not selected:
+            return metrics
+        if selected not in metrics:
+            raise ConfigError(
+                f"config key 'training.best_model.metric': expected one of the evaluation "
+                f"metrics {sorted(k for k in metrics if k.startswith('eval/'))}, got {selected!r}"
+            )
+        return {**metrics, f"eval_{selected}": metrics[selected]}

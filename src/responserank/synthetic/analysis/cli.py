@@ -141,6 +141,8 @@ def run_generate(cache_dir: Path, fig_dir: Path, usetex: bool = False) -> None:
         print(f"nan: {line} (left out of means, boxes and tests)")
     for note in report.notes:
         print(f"note: {note}")
+    if (absent := report.absence_summary()) is not None:
+        print(f"note: not in these results, left out: {absent}")
     print(f"wrote {len(report.written)} files to {fig_dir}")
 
 

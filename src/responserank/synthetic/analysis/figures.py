@@ -14,8 +14,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from responserank.plotting import (
+    MIN_BAND_SAMPLES,
+    clamp_ylim,
+    fewest_samples,
+    integer_ticks,
     mark_crossing,
     method_style,
+    no_band_entry,
     panel_note,
     plot_mean_band,
     reference_line_style,
@@ -25,6 +30,8 @@ from responserank.stats import LevelReach, level_reach, summarize
 from responserank.synthetic.analysis.dataset_results import DatasetResults, Metric, dataset_label
 
 COLUMN_WIDTH_IN = 2.35
+#: Fewest trials a box (quartiles and whiskers) is drawn for; fewer are shown as dots.
+MIN_BOX_TRIALS = 5
 REFERENCE_LEARNER = "bt"
 FOCUS_LEARNER = "rr"
 
@@ -40,9 +47,21 @@ def _grid(rows: int, columns: int, height_in: float) -> tuple[Figure, np.ndarray
     return fig, axes
 
 
+def _trial_dots(ax, data: Sequence[np.ndarray], learners: Sequence[str]) -> None:
+    """Each trial as a dot and the mean as a bar: what few trials can show honestly."""
+    for position, (values, learner) in enumerate(zip(data, learners, strict=True), start=1):
+        color = method_style(learner).color
+        ax.scatter(np.full(len(values), position), values, s=12, color=color, zorder=3)
+        if len(values):
+            mean = float(np.mean(values))
+            ax.hlines(mean, position - 0.3, position + 0.3, color="black", linewidth=1.0)
+
+
 def boxplot_figure(datasets: Sequence[DatasetResults], metrics: Sequence[Metric]) -> Figure:
-    """Per-trial metric distribution of every learner at the full training set."""
+    """Per-trial metric distribution of every learner at the full training set: boxes, or with
+    fewer than ``MIN_BOX_TRIALS`` trials each trial as a dot with the mean as a bar."""
     fig, axes = _grid(len(metrics), len(datasets), 2.0 * len(metrics) + 0.7)
+    fewest = None
     for column, results in enumerate(datasets):
         learners = results.learners
         for row, metric in enumerate(metrics):
@@ -50,17 +69,24 @@ def boxplot_figure(datasets: Sequence[DatasetResults], metrics: Sequence[Metric]
             data = []
             for learner in learners:
                 values = results.metrics.get((learner, results.full_size, metric.key))
-                data.append([] if values is None else values[np.isfinite(values)])
-            boxes = ax.boxplot(
-                data,
-                patch_artist=True,
-                widths=0.6,
-                medianprops={"color": "black", "linewidth": 1.0},
-                flierprops={"markersize": 2, "alpha": 0.6},
-            )
-            for patch, learner in zip(boxes["boxes"], learners, strict=True):
-                patch.set_facecolor(method_style(learner).color)
-                patch.set_alpha(0.75)
+                data.append(np.array([]) if values is None else values[np.isfinite(values)])
+            counts = [len(values) for values in data if len(values)]
+            if counts:
+                fewest = min(counts) if fewest is None else min(fewest, *counts)
+            if counts and min(counts) < MIN_BOX_TRIALS:
+                _trial_dots(ax, data, learners)
+            else:
+                boxes = ax.boxplot(
+                    data,
+                    patch_artist=True,
+                    widths=0.6,
+                    medianprops={"color": "black", "linewidth": 1.0},
+                    flierprops={"markersize": 2, "alpha": 0.6},
+                )
+                for patch, learner in zip(boxes["boxes"], learners, strict=True):
+                    patch.set_facecolor(method_style(learner).color)
+                    patch.set_alpha(0.75)
+            clamp_ylim(ax, (metric.low, metric.high))
             ax.set_xticks(range(1, len(learners) + 1))
             ax.grid(axis="x", visible=False)
             if row == len(metrics) - 1:
@@ -76,6 +102,8 @@ def boxplot_figure(datasets: Sequence[DatasetResults], metrics: Sequence[Metric]
                 ax.set_title(dataset_label(results.dataset))
             if column == 0:
                 ax.set_ylabel(metric.label)
+    if fewest is not None and fewest < MIN_BOX_TRIALS:
+        fig.suptitle(f"{fewest} trials: each dot is one trial, the bar their mean", fontsize=8)
     return fig
 
 
@@ -90,17 +118,25 @@ def size_curves_figure(
     """Metric against training fraction (mean and 95% band) per learner.
 
     A dashed line marks BT's mean at the full training set and a marker the interpolated fraction
-    at which RR's mean reaches it. Returns the figure and (dataset, metric, reach) per panel.
+    at which RR's mean reaches it. The y axis stays inside the metric's range; bands need
+    ``MIN_BAND_SAMPLES`` trials (the legend says when there are fewer). Returns the figure and
+    (dataset, metric, reach) per panel.
     """
     fig, axes = _grid(len(metrics), len(datasets), 1.9 * len(metrics) + 0.8)
     reaches = []
+    fewest = None
     for column, results in enumerate(datasets):
         for row, metric in enumerate(metrics):
             ax = axes[row, column]
+            bounds = (metric.low, metric.high)
             for learner in results.learners:
                 sizes, samples = _curve_means(results, learner, metric.key)
-                plot_mean_band(ax, sizes, samples, method=learner)
+                plot_mean_band(ax, sizes, samples, method=learner, bounds=bounds)
+                n = fewest_samples(samples)
+                fewest = n if fewest is None else min(fewest, n)
+            clamp_ylim(ax, bounds)
             reach = _mark_reference_level(ax, results, metric)
+            clamp_ylim(ax, bounds)
             if reach is not None:
                 reaches.append((results.dataset, metric.key, reach))
             ax.set_xticks([float(s) for s in results.sizes], results.sizes)
@@ -114,6 +150,8 @@ def size_curves_figure(
     extra = (
         [(reference, f"{method_style(REFERENCE_LEARNER).label} at full data")] if reaches else []
     )
+    if fewest is not None and fewest < MIN_BAND_SAMPLES:
+        extra.append(no_band_entry(fewest, "trials"))
     shared_legend(fig, axes.flat, extra)
     return fig, reaches
 
@@ -168,6 +206,8 @@ def kendall_figure(datasets: Sequence[DatasetResults]) -> Figure:
             ax.set_title(dataset_label(results.dataset))
         ax.set_xlabel(r"Kendall $\tau_b$ (fast RT vs. large $|u_1 - u_2|$)")
     axes[0, 0].set_ylabel("Trials")
+    for ax in axes[0]:
+        integer_ticks(ax.yaxis)
     return fig
 
 

@@ -34,7 +34,7 @@ from responserank.synthetic.analysis.figures import (
     kendall_figure,
     size_curves_figure,
 )
-from responserank.synthetic.analysis.learner_tests import compare_learners
+from responserank.synthetic.analysis.learner_tests import SkippedTest, compare_learners
 from responserank.synthetic.analysis.tables import metric_table, wilcoxon_csv, wilcoxon_table
 from responserank.synthetic.results import read_results
 
@@ -45,16 +45,39 @@ FILE_PREFIX = "synthetic"
 class GenerateReport:
     """What ``generate`` wrote, which expected results files were absent, and what it skipped.
 
+    ``missing``: absent files of groups that are drawn from their other datasets;
+    ``absent_groups``: groups without any dataset (name, expected files), not drawn;
     ``lacking``: ``<file>: <key path>`` of what a present file lacks (its panels, cells and tests
     are left out); ``nan_trials``: ``<file>: <key path>: k of n trials NaN`` (left out of means,
-    boxes and tests, counted here).
+    boxes and tests, counted here); ``skipped_tests``: paired tests that could not run.
     """
 
     written: list[Path] = field(default_factory=list)
     missing: list[Path] = field(default_factory=list)
+    absent_groups: list[tuple[str, list[Path]]] = field(default_factory=list)
     lacking: list[str] = field(default_factory=list)
     nan_trials: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    skipped_tests: list[SkippedTest] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """Tests skipped for a metric a present learner lacks, one line each."""
+        return [test.describe() for test in self.skipped_tests if not test.absent]
+
+    def absence_summary(self) -> str | None:
+        """One line for everything left out because these results never had it: groups without
+        a dataset, and the learners whose paired tests were skipped (None when nothing was)."""
+        parts = [
+            f"{name}: no dataset present ({', '.join(path.name for path in files)})"
+            for name, files in self.absent_groups
+        ]
+        absent = [test for test in self.skipped_tests if test.absent]
+        if absent:
+            learners = sorted({name for test in absent for name in test.absent})
+            parts.append(
+                f"learners {', '.join(learners)}: no results, {len(absent)} paired tests skipped"
+            )
+        return "; ".join(parts) or None
 
 
 def read_dataset_results(path: Path) -> DatasetResults:
@@ -115,7 +138,7 @@ def _render_group(
         written.append(write_text_atomic(f"{stem}_{metric.short}_table.tex", text))
 
     comparisons, skipped = compare_learners(datasets)
-    report.notes += [f"{group.name} statistics: {note}" for note in skipped]
+    report.skipped_tests += skipped
     written.append(
         write_text_atomic(f"{stem}_wilcoxon.tex", wilcoxon_table(group, comparisons, METRICS))
     )
@@ -150,8 +173,9 @@ def generate(
         raise NoResultsError(f"results folder {cache_dir} does not exist")
     report = GenerateReport()
     loaded: list[tuple[DatasetGroup, list[DatasetResults]]] = []
+    expected: list[Path] = []
     for group in groups:
-        present = []
+        present, absent = [], []
         for dataset in group.datasets:
             path = cache_dir / f"{dataset}.json"
             if path.is_file():
@@ -163,16 +187,20 @@ def generate(
                     for key, count in results.nan_trials.items()
                 ]
             else:
-                report.missing.append(path)
+                absent.append(path)
+        expected += absent
+        if present:
+            report.missing += absent
+        else:
+            report.absent_groups.append((group.name, absent))
         loaded.append((group, present))
     if not any(present for _, present in loaded):
-        expected = ", ".join(str(path.name) for path in report.missing)
-        raise NoResultsError(f"no results files in {cache_dir}; expected any of: {expected}")
+        names = ", ".join(str(path.name) for path in expected)
+        raise NoResultsError(f"no results files in {cache_dir}; expected any of: {names}")
 
     with style_context(usetex=usetex):
         for group, present in loaded:
             if not present:
-                report.notes.append(f"{group.name}: no dataset present, group skipped")
                 continue
             progress(f"rendering {group.name}: {', '.join(r.dataset for r in present)}")
             _render_group(group, present, fig_dir, report)

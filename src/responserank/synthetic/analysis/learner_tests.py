@@ -34,6 +34,25 @@ COMPARED_PAIRS = PAPER_PAIRS + RELIABILITY_PAIRS
 
 
 @dataclass(frozen=True)
+class SkippedTest:
+    """A paired test that could not run: a learner has no results (``absent``), or a present
+    learner lacks ``metric`` at the full size."""
+
+    dataset: str
+    baseline: str
+    other: str
+    absent: tuple[str, ...] = ()
+    metric: str | None = None
+    size: str | None = None
+
+    def describe(self) -> str:
+        pair = f"{self.dataset}: skipped ({self.baseline}, {self.other})"
+        if self.absent:
+            return f"{pair}, no results for {', '.join(self.absent)}"
+        return f"{pair} on {self.metric}, not recorded for both at size {self.size}"
+
+
+@dataclass(frozen=True)
 class LearnerComparison:
     """One paired test of the statistics table, with its Holm-adjusted p-value."""
 
@@ -50,23 +69,21 @@ def compare_learners(
     datasets: Sequence[DatasetResults],
     pairs: Sequence[tuple[str, str]] = COMPARED_PAIRS,
     metrics: Sequence[Metric] = METRICS,
-) -> tuple[list[LearnerComparison], list[str]]:
+) -> tuple[list[LearnerComparison], list[SkippedTest]]:
     """Test every pair on every dataset and metric at the dataset's full size, Holm over all of them.
 
-    Returns the comparisons and a note for each pair that was skipped because a learner (or its
-    metric at the full size) is absent.
+    Returns the comparisons and each test that was skipped because a learner (or its metric at the
+    full size) is absent.
     """
     pending: list[tuple[str, str, str, str, str, Comparison]] = []
-    skipped: list[str] = []
+    skipped: list[SkippedTest] = []
     for results in datasets:
         size = results.full_size
         usable = []
         for baseline, other in pairs:
             absent = [name for name in (baseline, other) if name not in results.learners]
             if absent:
-                skipped.append(
-                    f"{results.dataset}: skipped ({baseline}, {other}), no results for {', '.join(absent)}"
-                )
+                skipped.append(SkippedTest(results.dataset, baseline, other, tuple(absent)))
             else:
                 usable.append((baseline, other))
         for metric in metrics:
@@ -74,8 +91,7 @@ def compare_learners(
                 keys = [(name, size, metric.key) for name in (baseline, other)]
                 if not all(key in results.metrics for key in keys):
                     skipped.append(
-                        f"{results.dataset}: skipped ({baseline}, {other}) on {metric.key}, "
-                        f"not recorded for both at size {size}"
+                        SkippedTest(results.dataset, baseline, other, (), metric.key, size)
                     )
                     continue
                 test = paired_wilcoxon(

@@ -19,6 +19,7 @@ from transformers import PreTrainedTokenizerBase
 
 from responserank.errors import TableError, describe_rows
 from responserank.llm.data.text import encode_conversations
+from responserank.llm.data.text_fields import expected_text, unacceptable_text
 
 TEXT_COLUMNS = ("comparison_id", "prompt", "chosen", "rejected")
 NUMERIC_COLUMNS = ("rank", "partition", "target", "reliability")
@@ -37,18 +38,13 @@ def validate_table(table: pd.DataFrame, source: str) -> None:
         )
     if table.empty:
         raise TableError(f"{source}: the table has no comparisons")
-    for column in ("chosen", "rejected"):
-        bad = ~table[column].map(lambda v: isinstance(v, str) and v != "")
+    for column, allow_empty in (("chosen", False), ("rejected", False), ("prompt", True)):
+        bad = pd.Series(unacceptable_text(table[column], allow_empty), index=table.index)
         if bad.any():
             raise TableError(
-                f"{source}: field '{column}' must be a non-empty string; bad in {describe_rows(table, bad)}"
+                f"{source}: field '{column}' must be {expected_text(allow_empty)}; "
+                f"bad in {describe_rows(table, bad)}"
             )
-    bad_prompt = ~table["prompt"].map(lambda v: isinstance(v, str))
-    if bad_prompt.any():
-        raise TableError(
-            f"{source}: field 'prompt' must be a string ('' for full transcripts); "
-            f"bad in {describe_rows(table, bad_prompt)}"
-        )
     duplicated = table["comparison_id"].duplicated(keep=False)
     if duplicated.any():
         raise TableError(
@@ -159,7 +155,11 @@ def tokenize_table(
 
 @dataclass(frozen=True)
 class PairCollator:
-    """Right-pads chosen and rejected sequences into one (2B, L) batch, chosen rows first."""
+    """Right-pads chosen and rejected sequences into one (2B, L) batch, chosen rows first.
+
+    ``pad_token_id`` must be the id the model reads the reward by (its config's
+    ``pad_token_id``; :func:`responserank.llm.padding.align_pad_token` returns it).
+    """
 
     pad_token_id: int
     pad_to_multiple_of: int | None = None
@@ -177,8 +177,16 @@ class PairCollator:
         return {
             "input_ids": input_ids,
             "attention_mask": attention_mask,
-            "rank": torch.tensor([f["rank"] for f in features], dtype=torch.float64),
-            "partition": torch.tensor([f["partition"] for f in features], dtype=torch.long),
-            "target": torch.tensor([f["target"] for f in features], dtype=torch.float32),
-            "reliability": torch.tensor([f["reliability"] for f in features], dtype=torch.float32),
+            **loss_column_tensors(features),
         }
+
+
+def loss_column_tensors(features: list[dict]) -> dict[str, torch.Tensor]:
+    """The loss columns of collated comparisons: rank (float64), partition (int64), target and
+    reliability (float32), each of shape (B,)."""
+    return {
+        "rank": torch.tensor([f["rank"] for f in features], dtype=torch.float64),
+        "partition": torch.tensor([f["partition"] for f in features], dtype=torch.long),
+        "target": torch.tensor([f["target"] for f in features], dtype=torch.float32),
+        "reliability": torch.tensor([f["reliability"] for f in features], dtype=torch.float32),
+    }

@@ -6,6 +6,7 @@ Each class is built from the Hydra group ``signal`` (``experiment.train_signal``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 
 from responserank.errors import DataValidationError, require_columns
 from responserank.llm.data.signals.labels import CLEARLY, SLIGHTLY
+from responserank.seeding import step_rng
 
 
 class RealResponseTime:
@@ -86,11 +88,25 @@ class NoSignal:
 class ColumnRank:
     """Rank = the value of a numeric ``column`` (e.g. LIE's ``raw_decision_time``: a faster
     decision is a stronger one); ``descending=True`` ranks larger values as stronger. A missing
-    value leaves its row unranked."""
+    value, or one listed in ``unranked_values`` (e.g. ``[0]`` for LIE decision times that were
+    never measured), leaves its row unranked.
 
-    def __init__(self, column: str, descending: bool = False) -> None:
+    ``permute_seed`` (control): the values of the ranked rows are randomly permuted among those
+    rows (stream ``step_rng(permute_seed, "column_rank_permutation")``), so the same rows are
+    ranked with the same multiset of values but no link to their own comparison.
+    """
+
+    def __init__(
+        self,
+        column: str,
+        descending: bool = False,
+        unranked_values: Sequence[float] = (),
+        permute_seed: int | None = None,
+    ) -> None:
         self.column = column
         self.descending = descending
+        self.unranked_values = [float(v) for v in unranked_values]
+        self.permute_seed = permute_seed
 
     def ranks(self, table: pd.DataFrame) -> np.ndarray:
         require_columns(f"signal column_rank ({self.column})", table.columns, [self.column])
@@ -102,4 +118,10 @@ class ColumnRank:
                 f"signal column_rank: row {row} has {self.column}={table[self.column].iloc[row]!r}; "
                 "expected a number"
             )
+        values = values.copy()
+        values[np.isin(values, self.unranked_values)] = np.nan
+        if self.permute_seed is not None:
+            ranked = np.flatnonzero(~np.isnan(values))
+            rng = step_rng(int(self.permute_seed), "column_rank_permutation")
+            values[ranked] = values[rng.permutation(ranked)]
         return -values if self.descending else values

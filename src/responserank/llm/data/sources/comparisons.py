@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
+from responserank.errors import DataValidationError
 from responserank.llm.data.batching.lengths import fits
 from responserank.llm.data.degenerate import drop_identical_pairs, require_left
 from responserank.llm.data.sources.base import SourceTables
@@ -27,8 +28,13 @@ def source_table(
     rejected: Sequence[str] | pd.Series,
     *,
     extra: pd.DataFrame | None = None,
+    where: str = "data source",
 ) -> pd.DataFrame:
-    """The four source columns (plus ``extra`` passthrough columns) in the canonical order."""
+    """The four source columns (plus ``extra`` passthrough columns) in the canonical order.
+
+    Raises DataValidationError (``where`` names the source) for a repeated comparison id or a
+    passthrough column that would overwrite a source column.
+    """
     n = len(chosen)
     table = pd.DataFrame(
         {
@@ -40,11 +46,15 @@ def source_table(
     )
     if not table["comparison_id"].is_unique:
         duplicated = table["comparison_id"][table["comparison_id"].duplicated()].iloc[0]
-        raise ValueError(f"comparison ids must be unique; {duplicated!r} occurs more than once")
+        raise DataValidationError(
+            f"{where}: comparison ids must be unique; {duplicated!r} occurs more than once"
+        )
     if extra is not None:
         clash = [c for c in extra.columns if c in SOURCE_COLUMNS]
         if clash:
-            raise ValueError(f"passthrough columns {clash} would overwrite source columns")
+            raise DataValidationError(
+                f"{where}: passthrough columns {clash} would overwrite source columns"
+            )
         table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
     return table
 

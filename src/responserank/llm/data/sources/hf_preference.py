@@ -25,7 +25,8 @@ column ``strength_column`` read as ``strength_kind``: ``response_time`` (seconds
 
 The eval set is ``eval_split`` (same hub id or folder), ``eval_path``, a seeded split of
 ``test_size`` rows, or empty. Comparisons longer than ``max_length`` tokens are dropped and
-counted. A bad row raises :class:`DataValidationError` naming the source, the row and the field.
+counted; conversational responses holding a ``user`` turn are counted
+(``responses_spoken_by_user``) and kept. A bad row raises :class:`DataValidationError` naming the source, the row and the field.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ from responserank.llm.data.split import holdout_mask
 from responserank.seeding import step_rng
 
 STRENGTH_KINDS = ("response_time", "stated_strength", "agreement_score", "rank")
+#: Per-row flag of ``_read``: the conversational response holds a ``user`` turn (counted, then
+#: dropped: ``responses_spoken_by_user`` in the data statistics' checks).
+BY_USER = "spoken_by_user"
 #: Column the strength of each kind is written to (the field its signal reads).
 STRENGTH_FIELDS = {
     "response_time": "response_time",
@@ -149,6 +153,7 @@ class HfPreferenceSource:
                 "chosen": [r.chosen for r in rendered],
                 "rejected": [r.rejected for r in rendered],
                 "rendered": np.array([r.rendered for r in rendered], dtype=bool),
+                BY_USER: np.array([r.spoken_by_user for r in rendered], dtype=bool),
             }
         )
         if self.annotator_column:
@@ -232,6 +237,7 @@ class HfPreferenceSource:
         rows, origin = self._rows(self.split, None)
         train = self._read(rows, origin, tokenizer)
         loaded = len(train)
+        by_user = int(train.pop(BY_USER).sum())
         train, identical = drop_identical_pairs(train, origin)
         conversational = int(train["rendered"].sum())
         keep = _fits(tokenizer, train, max_length)
@@ -239,9 +245,9 @@ class HfPreferenceSource:
         train = train[keep].reset_index(drop=True)
         if self.eval_split is not None or self.eval_path is not None:
             eval_rows, eval_origin = self._rows(self.eval_split or "train", self.eval_path)
-            test, identical_eval = drop_identical_pairs(
-                self._read(eval_rows, eval_origin, tokenizer), eval_origin
-            )
+            test = self._read(eval_rows, eval_origin, tokenizer)
+            by_user += int(test.pop(BY_USER).sum())
+            test, identical_eval = drop_identical_pairs(test, eval_origin)
             identical += identical_eval
             keep_eval = _fits(tokenizer, test, max_length)
             dropped += int((~keep_eval).sum())
@@ -259,6 +265,7 @@ class HfPreferenceSource:
             counts={
                 "rows_loaded": loaded,
                 "conversational_rows": conversational,
+                "responses_spoken_by_user": by_user,
                 "test_comparisons": len(test),
             },
         )

@@ -14,6 +14,8 @@ from transformers import PreTrainedTokenizerBase
 from trl.data_utils import apply_chat_template, maybe_extract_prompt
 
 from responserank.errors import DataValidationError, InputFileError, invalid_value
+from responserank.hub import DATASET_WAYS_OUT, require_available
+from responserank.llm.data.text_fields import expected_text, is_acceptable_text
 from responserank.reading import read_csv, read_json_lines, read_parquet_table, read_text
 
 FILE_BUILDERS = {
@@ -87,6 +89,9 @@ def load_rows(
         raise DataValidationError("dataset=hf_preference: set exactly one of name (hub id) or path")
     if path is not None:
         return _load_local(Path(path), split), f"{path} [{split}]"
+    require_available(
+        name, "dataset", DATASET_WAYS_OUT, repo_type="dataset", error=DataValidationError
+    )
     try:
         rows = datasets.load_dataset(name, config, split=split)
     except (FileNotFoundError, ValueError, ConnectionError) as error:
@@ -112,9 +117,9 @@ def check_messages(origin: str, row: int, field: str, value: Any) -> list[dict[s
 
 
 def check_text(origin: str, row: int, field: str, value: Any, allow_empty: bool) -> str:
-    if not isinstance(value, str) or (not value and not allow_empty):
-        expected = "a string" if allow_empty else "a non-empty string"
-        raise invalid_value(origin, row, field, expected, value)
+    """``value`` when it passes the text rule (:mod:`responserank.llm.data.text_fields`)."""
+    if not is_acceptable_text(value, allow_empty):
+        raise invalid_value(origin, row, field, expected_text(allow_empty), value)
     return value
 
 
@@ -126,6 +131,8 @@ class Rendered:
     chosen: str
     rejected: str
     rendered: bool
+    #: A conversational response (chosen or rejected, after the prompt) holds a ``user`` turn.
+    spoken_by_user: bool = False
 
 
 def render_conversational(
@@ -162,6 +169,14 @@ def render_conversational(
                 "a response after the shared prompt",
                 "nothing after the prompt",
             )
+        if not is_acceptable_text("".join(m["content"] for m in split[side])):
+            raise invalid_value(
+                origin,
+                row,
+                side,
+                f"a response whose content is {expected_text(False)}",
+                split[side],
+            )
     try:
         text = apply_chat_template(
             {"prompt": split["prompt"], "chosen": split["chosen"], "rejected": split["rejected"]},
@@ -171,4 +186,5 @@ def render_conversational(
         raise invalid_value(
             origin, row, "prompt", "a prompt the chat template accepts", str(error)
         ) from error
-    return Rendered(text["prompt"], text["chosen"], text["rejected"], True)
+    by_user = any(m["role"] == "user" for side in ("chosen", "rejected") for m in split[side])
+    return Rendered(text["prompt"], text["chosen"], text["rejected"], True, by_user)

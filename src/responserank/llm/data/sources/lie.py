@@ -26,6 +26,7 @@ from responserank.llm.data.sources.tables import (
     check_label_matches,
     check_numeric,
     check_text,
+    check_unique,
     data_root,
     read_typed_table,
     require_columns,
@@ -79,6 +80,7 @@ def validate_lie_frame(df: pd.DataFrame, where: str, *, required: tuple[str, ...
     check_choice(df, "chosen_type", RESPONSE_TYPES, where)
     check_choice(df, "rejected_type", RESPONSE_TYPES, where)
     check_numeric(df, "IDs", where)
+    check_unique(df, "IDs", where)
     check_label_matches(df, "correct_chosen", df["chosen_type"].str.startswith("correct"), where)
     check_arm_columns(
         df, where, probabilities=PROBABILITY_COLUMNS, scaled=SCALED_COLUMNS, raw=RAW_COLUMNS
@@ -100,6 +102,7 @@ def lie_comparisons(df: pd.DataFrame, where: str, *, fold: int, split: str) -> p
         chosen=df["chosen"],
         rejected=df["rejected"],
         extra=extra,
+        where=where,
     )
 
 

@@ -18,8 +18,11 @@ import pandas as pd
 from responserank.errors import DataValidationError, invalid_value, missing_columns
 from responserank.llm.data.signals.labels import OVERALL_PREFERENCES
 from responserank.llm.data.sources.raw_rows import RawRows
+from responserank.llm.data.text_fields import expected_text, is_acceptable_text
 
 TEXT_FIELDS = ("comparison_id", "text", "completion_a", "completion_b")
+# The prompt and the two responses, under the text rule (``llm.data.text_fields``).
+RESPONSE_FIELDS = {"text": True, "completion_a": False, "completion_b": False}
 METADATA_FIELDS = ("prompt_id", "model_a", "model_b", "source", "category", "subject_study")
 ANNOTATION_GROUPS = {"normal_worker_annotations": "normal", "expert_worker_annotations": "expert"}
 DEFAULT_FIELDS = TEXT_FIELDS + METADATA_FIELDS + tuple(ANNOTATION_GROUPS)
@@ -100,6 +103,9 @@ def parse_default(raw: RawRows) -> MultiPrefTables:
         for name in TEXT_FIELDS:
             if not isinstance(row[name], str):
                 raise invalid_value(origin, position, name, "a string", row[name])
+        for name, allow_empty in RESPONSE_FIELDS.items():
+            if not is_acceptable_text(row[name], allow_empty):
+                raise invalid_value(origin, position, name, expected_text(allow_empty), row[name])
         comparison_id = row["comparison_id"]
         if comparison_id in seen:
             raise invalid_value(

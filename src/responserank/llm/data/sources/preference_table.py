@@ -2,10 +2,11 @@
 
 Required columns: prompt, chosen, rejected (names configurable; an empty prompt means chosen and
 rejected are full transcripts). Optional: a comparison id, an annotator, a stratum (as
-``stratum_key``, for ``stratifier=field``) and one strength signal column, read as
-``response_time`` (seconds, for ``signal=real_rt``) or ``stated_strength`` ("clearly" / "slightly",
-for ``signal=stated_strength``). The eval set is a second file (``eval_path``) or a seeded split of
-``test_size`` rows.
+``stratum_key``, for ``stratifier=field``) and one strength column ``strength_column``, read as
+``strength_kind``: ``response_time`` (seconds, for ``signal=real_rt``) or ``stated_strength``
+("clearly" / "slightly", for ``signal=stated_strength``), named as in ``hf_preference``. Their
+former names ``signal_column`` / ``signal_kind`` are still accepted, with
+a warning. The eval set is a second file (``eval_path``) or a seeded split of ``test_size`` rows.
 
 Steps, in order, each counted in the data statistics (``dropped`` / ``source``): rows repeating an
 earlier row exactly are counted when there is no id column and removed with ``duplicates=drop``
@@ -17,8 +18,9 @@ is refused naming the step and the counts (see :mod:`responserank.llm.data.degen
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,17 +38,24 @@ from responserank.llm.data.degenerate import (
 from responserank.llm.data.signals.labels import STRENGTHS
 from responserank.llm.data.sources.base import SourceTables
 from responserank.llm.data.split import holdout_mask
+from responserank.llm.data.text_fields import expected_text, unacceptable_text
 from responserank.reading import read_table
 from responserank.seeding import step_rng
 
-SIGNAL_KINDS = ("response_time", "stated_strength")
+log = logging.getLogger(__name__)
+
+STRENGTH_KINDS = ("response_time", "stated_strength")
 
 
-def _text_column(table: pd.DataFrame, column: str, origin: str) -> np.ndarray:
+def _text_column(
+    table: pd.DataFrame, column: str, origin: str, allow_empty: bool = False
+) -> np.ndarray:
+    """The column's values; each must pass the text rule (``llm.data.text_fields``)."""
     values = table[column].to_numpy(dtype=object)
-    for row, value in enumerate(values):
-        if not isinstance(value, str):
-            raise invalid_value(origin, row, column, "a string", value)
+    bad = np.flatnonzero(unacceptable_text(values, allow_empty))
+    if bad.size:
+        row = int(bad[0])
+        raise invalid_value(origin, row, column, expected_text(allow_empty), values[row])
     return values
 
 
@@ -86,18 +95,28 @@ class PreferenceTableSource:
     id_column: str | None = None
     annotator_column: str | None = None
     stratum_column: str | None = None
-    signal_column: str | None = None
-    signal_kind: str = "response_time"
+    strength_column: str | None = None
+    strength_kind: str = "response_time"
     duplicates: str = "keep"
+    #: Former names of ``strength_column`` / ``strength_kind``: when set they win, with a warning.
+    signal_column: InitVar[str | None] = None
+    signal_kind: InitVar[str | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, signal_column: str | None, signal_kind: str | None) -> None:
+        for former, key, value in (
+            ("signal_column", "strength_column", signal_column),
+            ("signal_kind", "strength_kind", signal_kind),
+        ):
+            if value is not None:
+                log.warning("dataset.%s is the former name of dataset.%s; use that", former, key)
+                setattr(self, key, value)
         if self.duplicates not in DUPLICATE_POLICIES:
             raise ValueError(
                 f"duplicates must be one of {list(DUPLICATE_POLICIES)}, got {self.duplicates!r}"
             )
-        if self.signal_kind not in SIGNAL_KINDS:
+        if self.strength_kind not in STRENGTH_KINDS:
             raise ValueError(
-                f"signal_kind must be one of {list(SIGNAL_KINDS)}, got {self.signal_kind!r}"
+                f"strength_kind must be one of {list(STRENGTH_KINDS)}, got {self.strength_kind!r}"
             )
         if self.eval_path is not None and self.test_size:
             raise ValueError("set either eval_path or test_size, not both")
@@ -107,7 +126,7 @@ class PreferenceTableSource:
         origin = str(path)
         optional = [self.id_column, self.annotator_column, self.stratum_column]
         if with_signal:
-            optional.append(self.signal_column)
+            optional.append(self.strength_column)
         wanted = [self.prompt_column, self.chosen_column, self.rejected_column]
         wanted += [c for c in optional if c is not None]
         raw = read_table(
@@ -127,7 +146,7 @@ class PreferenceTableSource:
         table = pd.DataFrame(
             {
                 "comparison_id": ids,
-                "prompt": _text_column(raw, self.prompt_column, origin),
+                "prompt": _text_column(raw, self.prompt_column, origin, allow_empty=True),
                 "chosen": _text_column(raw, self.chosen_column, origin),
                 "rejected": _text_column(raw, self.rejected_column, origin),
             }
@@ -136,9 +155,9 @@ class PreferenceTableSource:
             table["annotator"] = _text_column(raw, self.annotator_column, origin)
         if self.stratum_column:
             table["stratum_key"] = raw[self.stratum_column].astype(str).to_numpy(dtype=object)
-        if with_signal and self.signal_column:
-            read = _response_times if self.signal_kind == "response_time" else _strengths
-            table[self.signal_kind] = read(raw, self.signal_column, origin)
+        if with_signal and self.strength_column:
+            read = _response_times if self.strength_kind == "response_time" else _strengths
+            table[self.strength_kind] = read(raw, self.strength_column, origin)
         return table
 
     def _steps(
@@ -170,7 +189,7 @@ class PreferenceTableSource:
             in_test = holdout_mask(
                 train["comparison_id"].to_numpy(), self.test_size, step_rng(seed, "test_split")
             )
-            test = train[in_test].drop(columns=[self.signal_kind], errors="ignore")
+            test = train[in_test].drop(columns=[self.strength_kind], errors="ignore")
             require_left(
                 f"test_split (test_size={self.test_size})",
                 len(train),

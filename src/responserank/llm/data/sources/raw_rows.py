@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from responserank.errors import DataValidationError
+from responserank.hub import DATASET_WAYS_OUT, require_available
 from responserank.reading import read_json_lines, read_parquet_table
 
 _DATASET_MARKERS = ("dataset_dict.json", "state.json")
@@ -48,6 +49,9 @@ def read_hub_config(hub_id: str, config: str, split: str = "train") -> RawRows:
     import datasets
 
     origin = f"{hub_id} (config {config}, split {split})"
+    require_available(
+        hub_id, "dataset", DATASET_WAYS_OUT, repo_type="dataset", error=DataValidationError
+    )
     try:
         dataset = datasets.load_dataset(hub_id, config, split=split)
     except Exception as err:

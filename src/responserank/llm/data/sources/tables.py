@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from responserank.errors import DataValidationError, invalid_value, missing_columns
+from responserank.hub import LOCAL_COPY_WAYS_OUT, require_available
+from responserank.llm.data.text_fields import expected_text, unacceptable_text
 from responserank.reading import read_table
 
 DATA_DIR_ENV = "RR_DATA_DIR"
@@ -60,14 +62,11 @@ def _fail(where: str, df: pd.DataFrame, bad: np.ndarray, column: str, expected: 
 
 
 def check_text(df: pd.DataFrame, column: str, where: str, *, allow_empty: bool = False) -> None:
-    """Every value is a string (non-empty unless ``allow_empty``)."""
-    values = df[column].to_numpy(dtype=object)
-    is_str = np.array([isinstance(v, str) for v in values], dtype=bool)
-    bad = ~is_str
-    if not allow_empty:
-        bad |= np.array([isinstance(v, str) and not v.strip() for v in values], dtype=bool)
+    """Every value is a string with text (``""`` too when ``allow_empty``), never only whitespace:
+    the rule of :mod:`responserank.llm.data.text_fields`."""
+    bad = unacceptable_text(df[column].to_numpy(dtype=object), allow_empty)
     if bad.any():
-        _fail(where, df, bad, column, "a string" if allow_empty else "a non-empty string")
+        _fail(where, df, bad, column, expected_text(allow_empty))
 
 
 def check_numeric(
@@ -98,6 +97,18 @@ def check_numeric(
             f" in [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
         )
         _fail(where, df, bad, column, "a finite number" + bounds)
+
+
+def check_unique(df: pd.DataFrame, column: str, where: str) -> None:
+    """Every value occurs once; the error names the row of the repeat and of the first one."""
+    repeated = df[column].duplicated().to_numpy()
+    if repeated.any():
+        row = int(np.flatnonzero(repeated)[0])
+        value = df[column].iloc[row]
+        first = int(np.flatnonzero((df[column] == value).to_numpy())[0])
+        shown = value.item() if isinstance(value, np.generic) else value
+        expected = f"each value once (data row {first} has it too)"
+        raise invalid_value(where, row, column, expected, shown)
 
 
 def check_choice(df: pd.DataFrame, column: str, allowed: Iterable[object], where: str) -> None:
@@ -134,6 +145,9 @@ def load_hub_split(hub_id: str, split: str, **kwargs: object) -> pd.DataFrame:
     """One split of a Hugging Face hub dataset as a DataFrame (needs network or the local cache)."""
     from datasets import load_dataset
 
+    require_available(
+        hub_id, "dataset", LOCAL_COPY_WAYS_OUT, repo_type="dataset", error=DataValidationError
+    )
     return load_dataset(hub_id, split=split, **kwargs).to_pandas()
 
 
