@@ -75,7 +75,7 @@ def model_settings(name: str):
 
 
 def _long_prompt_rows(count: int, seed: int) -> tuple[list[str], list[str], list[str]]:
-    """HH-RLHF-like rows: a transcript of 2-4 earlier turns, then two answers to the last question."""
+    """HH-RLHF-like rows: a transcript of 1-3 earlier turns, then two answers to the last question."""
     import numpy as np
 
     from responserank.testing.fixture_vocabulary import (
@@ -99,8 +99,8 @@ def _long_prompt_rows(count: int, seed: int) -> tuple[list[str], list[str], list
     prompts, chosen, rejected = [], [], []
     for _ in range(count):
         turns = [
-            f"Human: {question()}\n\nAssistant: {answer(3, 6)}"
-            for _ in range(int(rng.integers(2, 5)))
+            f"Human: {question()}\n\nAssistant: {answer(2, 5)}"
+            for _ in range(int(rng.integers(1, 4)))
         ]
         prompts.append("\n\n".join([*turns, f"Human: {question()}"]))
         chosen.append(answer(2, 5))
@@ -216,7 +216,7 @@ def _trainer(system: str, state: dict, args: argparse.Namespace, out: str):
     if system == "padded":
         collator = PairCollator(pad)
     else:
-        budget = row_budget(attn_implementation(model), None)
+        budget = row_budget(attn_implementation(model), None, model.config)
         collator = PackedPairCollator(pad, system, budget)
     return RewardModelTrainer(
         model=model,

@@ -330,5 +330,15 @@ def on_config(config, **_: Any):
     return config
 
 
+#: A Markdown link to a file of the repository outside docs/ (``[text](../results/x.md)``).
+OUTSIDE_LINK = re.compile(r"\[([^\]]+)\]\(\.\./([^)#\s]+)\)")
+
+
+def repository_links(markdown: str) -> str:
+    """Links to repository files outside the site become the text and the path in code: the site
+    is built from docs/ alone, so such a link would be broken there."""
+    return OUTSIDE_LINK.sub(lambda m: f"{m.group(1)} (`{m.group(2)}`)", markdown)
+
+
 def on_page_markdown(markdown: str, page, **_: Any) -> str:
-    return render(markdown, page.file.src_uri)
+    return repository_links(render(markdown, page.file.src_uri))

@@ -167,11 +167,32 @@ def attn_implementation(model: nn.Module) -> str:
     return getattr(model.config, "_attn_implementation", None) or "eager"
 
 
-def row_budget(attn: str, tokens_per_row: int | None) -> RowBudget:
-    """Rows for packed batches: bounded on dense kernels, one row on varlen/block-sparse ones
-    (flash-attention reads packed sequences only from a single row)."""
+def attention_cost(config: PretrainedConfig) -> float | None:
+    """Multiply-adds of one (query, key) attention score (its QK^T and AV share) relative to one
+    token's projections (q, k, v, o and a gated MLP), per layer, from the model's shape; None
+    when the config lacks the sizes. Used to pick packed row lengths on dense kernels."""
+    text = config.get_text_config()
+    hidden = getattr(text, "hidden_size", None)
+    heads = getattr(text, "num_attention_heads", None)
+    if not hidden or not heads:
+        return None
+    head_dim = getattr(text, "head_dim", None) or hidden // heads
+    queries = heads * head_dim
+    keys = (getattr(text, "num_key_value_heads", None) or heads) * head_dim
+    mlp = getattr(text, "intermediate_size", None) or 4 * hidden
+    per_token = 2 * hidden * queries + 2 * hidden * keys + 3 * hidden * mlp
+    return 2 * queries / per_token
+
+
+def row_budget(
+    attn: str, tokens_per_row: int | None, config: PretrainedConfig | None = None
+) -> RowBudget:
+    """Rows for packed batches: bounded on dense kernels (costed with ``config``'s shape when
+    given, see :class:`RowBudget`), one row on varlen/block-sparse ones (flash-attention reads
+    packed sequences only from a single row)."""
     if attn in DENSE_ATTENTION:
-        return RowBudget(tokens_per_row=tokens_per_row)
+        cost = None if config is None else attention_cost(config)
+        return RowBudget(tokens_per_row=tokens_per_row, attention_cost=cost)
     return RowBudget(one_row=True)
 
 

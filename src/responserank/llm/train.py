@@ -97,7 +97,7 @@ def build_trainer(
     if layout == "padded":
         collator = PairCollator(pad, t.pad_to_multiple_of)
     else:
-        budget = row_budget(attention, rt.tokens_per_row)
+        budget = row_budget(attention, rt.tokens_per_row, model.config)
         collator = PackedPairCollator(pad, layout, budget, t.pad_to_multiple_of)
     record = lifecycle.record
     return RewardModelTrainer(

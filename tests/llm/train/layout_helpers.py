@@ -80,7 +80,7 @@ def collator(layout: str, model, pad_token_id: int, tokens_per_row: int | None =
     if layout == "padded":
         return PairCollator(pad_token_id)
     return PackedPairCollator(
-        pad_token_id, layout, row_budget(attn_implementation(model), tokens_per_row)
+        pad_token_id, layout, row_budget(attn_implementation(model), tokens_per_row, model.config)
     )
 
 

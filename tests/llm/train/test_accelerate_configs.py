@@ -4,7 +4,7 @@ No GPU is available to these tests, and accelerate runs FSDP and DeepSpeed only 
 a CPU-only machine it selects plain multi-CPU data parallelism and ignores the FSDP settings), so
 each file is validated here: ``accelerate launch --config_file`` parses it, the environment it
 exports selects the intended engine and settings, accelerate's plugin accepts them, and the
-README's command for it composes with Hydra. The two-process gradient test
+docs' command for it (docs/scaling.md) composes with Hydra. The two-process gradient test
 (test_gradient_normalisation.py) covers data-parallel equivalence on CPU.
 """
 
@@ -106,7 +106,7 @@ def test_deepspeed_config_has_its_zero_stage_and_takes_batching_from_the_run(nam
 
 
 def _readme_commands() -> dict[str, str]:
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "scaling.md").read_text()  # the scaling-out page of the docs site
     commands = {}
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         for command in block.replace("\\\n", " ").splitlines():

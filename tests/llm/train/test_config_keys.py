@@ -16,6 +16,7 @@ from train_helpers import compose_config
 from responserank.errors import ConfigError
 from responserank.llm.config import (
     EvalConfig,
+    EvaluateConfig,
     ExperimentConfig,
     RunSpec,
     TrainConfig,
@@ -129,7 +130,7 @@ def _schema_fields(schema: type, prefix: str = ""):
             yield from _schema_fields(hints[item.name], f"{prefix}{item.name}.")
 
 
-@pytest.mark.parametrize("schema", [TrainConfig, ExperimentConfig, EvalConfig])
+@pytest.mark.parametrize("schema", [TrainConfig, ExperimentConfig, EvalConfig, EvaluateConfig])
 def test_every_schema_key_of_every_group_has_one_line_of_help(schema):
     keys = list(_schema_fields(schema))
     assert keys

@@ -92,6 +92,18 @@ def test_automatic_rows_never_cost_more_than_padded(pair, share):
     assert rows * length**2 <= padded_rows * padded_length**2
 
 
+@settings(max_examples=80, deadline=None)
+@given(pair=comparisons(), share=st.booleans(), cost=st.sampled_from([0.0, 0.003, 0.05, 1.0]))
+def test_costed_rows_never_cost_more_than_padded(pair, share, cost):
+    chosen, rejected = pair
+    budget = RowBudget(attention_cost=cost)
+    batch = pack_spans(comparison_spans(chosen, rejected, share), PAD, budget, with_mask=share)
+    rows, length = batch["input_ids"].shape
+    padded_length = max(len(s) for s in chosen + rejected)
+    padded = 2 * len(chosen) * padded_length * (1 + cost * padded_length)
+    assert rows * length * (1 + cost * length) <= padded + 1e-9
+
+
 def test_read_position_skips_trailing_pad_tokens():
     """A sequence ending in the pad id is read where the padded layout's head reads it."""
     spans = comparison_spans([[5, 6, PAD]], [[5, 7]], share_prefix=True)

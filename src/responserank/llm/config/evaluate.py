@@ -1,4 +1,5 @@
-"""The schema of ``python -m responserank.llm.evaluate`` (``conf/llm/evaluate.yaml``).
+"""The schema of ``python -m responserank.llm.evaluate``: the type and help of every key of
+``conf/llm/evaluate.yaml``, which holds the values (the one home of the command's defaults).
 
 :func:`responserank.llm.config.settle_evaluate` checks the composed config against
 :class:`EvaluateConfig` (unknown keys with the nearest valid one, types, ranges) and returns the
@@ -12,12 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from responserank.llm.config.experiment import EvalConfig
-from responserank.llm.config.fields import help_field, require
+from responserank.llm.config.fields import require
 from responserank.llm.config.model import MODEL_DTYPES
 from responserank.llm.data.batching.layouts import LAYOUTS
 
-#: OmegaConf's marker of a value the command line must set.
-MANDATORY = "???"
 QUANTIZATION_CHOICES = ("auto", None, "4bit")
 
 
@@ -25,61 +24,69 @@ QUANTIZATION_CHOICES = ("auto", None, "4bit")
 class EvaluateWandbConfig:
     """The wandb run the scores are mirrored into (default: the one the run record names)."""
 
-    run_id: str | None = help_field(None, "wandb run id; null: the run record's")
-    project: str | None = help_field(None, "wandb project; null: the run's config.yaml")
-    entity: str | None = help_field(None, "wandb entity; null: the run's config.yaml")
+    run_id: str | None = field(metadata={"help": "wandb run id; null: the run record's"})
+    project: str | None = field(metadata={"help": "wandb project; null: the run's config.yaml"})
+    entity: str | None = field(metadata={"help": "wandb entity; null: the run's config.yaml"})
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
     """Scoring a saved reward model on the suites of the ``eval`` group, or a file of inputs."""
 
-    model_dir: str = help_field(
-        MANDATORY, "folder with the saved model (HF format or a PEFT adapter) and its tokenizer"
+    model_dir: str = field(
+        metadata={
+            "help": "folder with the saved model (HF format or a PEFT adapter) and its tokenizer"
+        }
     )
     suites: Any = field(
-        default=None,
-        metadata={"help": "names of the eval-group suites to run, in order; null: all"},
+        metadata={"help": "names of the eval-group suites to run, in order; null: all"}
     )
-    batch_size: int = help_field(16, "pairs per forward pass (length-sorted batches), >= 1")
-    max_length: int | None = help_field(
-        1024, "tokens per (prompt, response); longer inputs are truncated and counted"
+    batch_size: int = field(
+        metadata={"help": "pairs per forward pass (length-sorted batches), >= 1"}
     )
-    drop_truncated: bool = help_field(
-        False, "leave rows with an over-long input out of the scores instead"
+    max_length: int | None = field(
+        metadata={"help": "tokens per (prompt, response); longer inputs are truncated and counted"}
     )
-    batch_layout: str = help_field(
-        "padded", "padded | padding_free | prefix_shared | auto: inputs per forward pass"
+    drop_truncated: bool = field(
+        metadata={"help": "leave rows with an over-long input out of the scores instead"}
     )
-    tokens_per_row: int | None = help_field(
-        None, "packed rows on sdpa/eager: at most this many tokens; null: never above padded"
+    batch_layout: str = field(
+        metadata={"help": "padded | padding_free | prefix_shared | auto: inputs per forward pass"}
     )
-    attn_implementation: str | None = help_field(
-        None, "null: transformers' default | sdpa | eager | flash_attention_2 | flex_attention"
+    tokens_per_row: int | None = field(
+        metadata={
+            "help": "packed rows on sdpa/eager: at most this many tokens; null: never above padded"
+        }
     )
-    device: str = help_field("auto", "auto (cuda when available) | cpu | cuda | cuda:N")
-    dtype: str = help_field("auto", "auto (as saved) | float32 | bfloat16 | float16")
-    quantization: str | None = help_field(
-        "auto", "adapters: auto (as the run trained, from its config.yaml) | null | 4bit"
+    attn_implementation: str | None = field(
+        metadata={
+            "help": "null: transformers' default | sdpa | eager | flash_attention_2 | flex_attention"
+        }
     )
-    force: bool = help_field(False, "also evaluate a run whose record still says running")
-    rewards: str = help_field("raw", "raw | normalized (with the model folder's reward statistics)")
-    score_file: str | None = help_field(
-        None, "JSON-lines inputs to score instead of running suites"
+    device: str = field(metadata={"help": "auto (cuda when available) | cpu | cuda | cuda:N"})
+    dtype: str = field(metadata={"help": "auto (as saved) | float32 | bfloat16 | float16"})
+    quantization: str | None = field(
+        metadata={"help": "adapters: auto (as the run trained, from its config.yaml) | null | 4bit"}
     )
-    score_output: str | None = help_field(
-        None, "where score_file's rewards go (default <score_file>.rewards.jsonl)"
+    force: bool = field(metadata={"help": "also evaluate a run whose record still says running"})
+    rewards: str = field(
+        metadata={"help": "raw | normalized (with the model folder's reward statistics)"}
     )
-    output: str | None = help_field(
-        None, "results JSON when model_dir is not in a run record (<model_dir>.evaluation.json)"
+    score_file: str | None = field(
+        metadata={"help": "JSON-lines inputs to score instead of running suites"}
+    )
+    score_output: str | None = field(
+        metadata={"help": "where score_file's rewards go (default <score_file>.rewards.jsonl)"}
+    )
+    output: str | None = field(
+        metadata={
+            "help": "results JSON when model_dir is not in a run record (<model_dir>.evaluation.json)"
+        }
     )
     wandb: EvaluateWandbConfig = field(
-        default_factory=EvaluateWandbConfig,
         metadata={"help": "the wandb run to mirror the scores into (run_id, project, entity)"},
     )
-    eval: EvalConfig = field(
-        default_factory=EvalConfig, metadata={"help": "the suites (eval=NAME, conf/llm/eval/)"}
-    )
+    eval: EvalConfig = field(metadata={"help": "the suites (eval=NAME, conf/llm/eval/)"})
 
     def __post_init__(self) -> None:
         require(self.batch_size >= 1, "batch_size", "an integer >= 1", self.batch_size)

@@ -82,7 +82,7 @@ class RewardModelScorer:
         self.pad_token_id = align_pad_token(model, tokenizer)
         attention = attn_implementation(model)
         self.layout = resolve_batch_layout(layout, model.config, attention)
-        self.budget = row_budget(attention, tokens_per_row)
+        self.budget = row_budget(attention, tokens_per_row, model.config)
 
     def truncated(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """Bool array (n,): inputs with more than ``max_length`` tokens (always False without one)."""

@@ -248,7 +248,10 @@ class Claim:
 
         def beat() -> None:
             while not self._stop.wait(interval):
-                self.refresh()
+                try:
+                    self.refresh()
+                except OSError as err:  # a full or read-only disk: the run reports it itself
+                    log.warning("%s: could not refresh the claim's heartbeat: %s", self.path, err)
 
         self._beat = threading.Thread(target=beat, name="claim-heartbeat", daemon=True)
         self._beat.start()

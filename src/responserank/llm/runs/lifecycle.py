@@ -12,7 +12,10 @@ Order of :meth:`RunLifecycle.start` (main process; the decision is broadcast to 
 take the run's claim (``responserank.llm.runs.claims``; ``force=true`` or RESPONSERANK_IGNORE_CLAIMS=1
 take over any claim), then skip the run when its summary says finished (or, for a record without
 a claim file, running and fresh), or when wandb online knows a finished or running run of the same
-name; otherwise pick the checkpoint to resume from. Leaving the ``with`` block writes the final
+name; otherwise pick the checkpoint to resume from (the newest complete one, see
+:mod:`responserank.llm.runs.resume`; an explicit ``resume=<checkpoint>`` is checked against this
+run's configuration before the claim) and log it. A ``summary.json`` that cannot be read is set
+aside when no model was saved, else refused naming it. Leaving the ``with`` block writes the final
 status and releases the claim whatever happened; a run refused by its configuration or its data
 (``ConfigError``, ``DataValidationError``) before anything was trained removes the record it had
 just created, so a refusal leaves no run record behind. Dry runs write their own ``dry_run/`` record and

@@ -20,14 +20,19 @@ rejected end of a span), which is where the padded layout's sequence-classificat
 (the rightmost non-pad token), so every layout reads the same position.
 
 Row lengths (:class:`RowBudget`). With dense attention (sdpa, eager) a row of length T costs
-T^2 attention scores whatever the mask hides, so rows are bounded: by default (``tokens_per_row``
-None) the packing is kept only if it computes no more tokens *and* no more attention area (rows x
-T^2) than the padded layout of the same micro-batch; otherwise spans longer than the padded row
-are split back into their two sequences and rows are capped at the padded row length, which
-satisfies both bounds by construction. A fixed ``tokens_per_row`` caps rows at that length
-instead: spans longer than it are split into their sequences, and a sequence longer than it sets
-the row length of the micro-batch. Varlen and block-sparse kernels (flash-attention,
-flex attention) skip the masked area, so there every span goes into one row (``one_row``).
+T^2 attention scores whatever the mask hides, so rows are bounded. By default (``tokens_per_row``
+None) a micro-batch is arranged in the cheapest of: the spans in rows as long as the longest
+span (or twice that), or the "safe" arrangement, where spans longer than the padded row are split
+back into their sequences and no row is longer than the padded row (at most as many rows as the
+padded layout, none longer, so never more tokens or attention area). The cost of an arrangement
+is rows x T x (1 + a x T), a the cost of one attention score relative to one token's
+projections, estimated from the model's shape (:func:`responserank.llm.reward_forward.
+attention_cost`); since the safe arrangement never costs more than padded, neither does the
+chosen one. Without an estimate the spans are kept only when they compute no more tokens and no
+more attention area than padded. A fixed ``tokens_per_row`` caps rows at that length instead:
+spans longer than it are split into their sequences, and a sequence longer than it sets the row
+length of the micro-batch. Varlen and block-sparse kernels (flash-attention, flex attention) skip
+the masked area, so there every span goes into one row (``one_row``).
 """
 
 from __future__ import annotations
@@ -142,14 +147,20 @@ def prefix_groups(
 class RowBudget:
     """How spans are grouped into rows (see the module docstring): ``one_row`` for varlen or
     block-sparse kernels; else rows of at most ``tokens_per_row`` tokens, or (None) the automatic
-    bound that never computes more tokens or attention area than the padded layout."""
+    bound. ``attention_cost``: the cost of one (query, key) score relative to one token's
+    projections (:func:`responserank.llm.reward_forward.attention_cost`); with it the automatic
+    bound picks the cheapest arrangement by rows x T x (1 + attention_cost x T), without it the
+    one that computes no more tokens and no more attention area than the padded layout."""
 
     tokens_per_row: int | None = None
     one_row: bool = False
+    attention_cost: float | None = None
 
     def __post_init__(self) -> None:
         if self.tokens_per_row is not None and self.tokens_per_row < 1:
             raise ValueError(f"tokens_per_row must be >= 1 or None, got {self.tokens_per_row}")
+        if self.attention_cost is not None and not self.attention_cost >= 0:
+            raise ValueError(f"attention_cost must be >= 0 or None, got {self.attention_cost}")
 
 
 def _first_fit_decreasing(lengths: Sequence[int], capacity: int) -> list[list[int]]:
@@ -209,18 +220,29 @@ def arrange(
         ]
         rows, length = _pack(units, max(bound, max(u.length for u in units)), multiple)
         return units, rows, length
-    padded_length = -(-longest_sequence // multiple) * multiple if multiple else longest_sequence
-    rows, length = _pack(spans, max(longest_sequence, max(s.length for s in spans)), multiple)
-    tokens, area = len(rows) * length, len(rows) * length * length
-    if tokens <= len(sequences) * padded_length and area <= len(sequences) * padded_length**2:
-        return spans, rows, length
+    # Split spans longer than a padded row, rows no longer than it: at most as many rows as
+    # sequences, none longer than the padded row, so never more tokens or area than padded.
     units = [
         part
         for span in spans
         for part in (span.split() if span.length > longest_sequence else [span])
     ]
-    rows, length = _pack(units, longest_sequence, multiple)
-    return units, rows, length
+    safe = (units, *_pack(units, longest_sequence, multiple))
+    cap = max(longest_sequence, max(s.length for s in spans))
+    if budget.attention_cost is None:
+        padded = -(-longest_sequence // multiple) * multiple if multiple else longest_sequence
+        rows, length = _pack(spans, cap, multiple)
+        tokens, area = len(rows) * length, len(rows) * length * length
+        if tokens <= len(sequences) * padded and area <= len(sequences) * padded**2:
+            return spans, rows, length
+        return safe
+
+    def cost(option: tuple[list[Span], list[list[int]], int]) -> float:
+        _, rows, length = option
+        return len(rows) * length * (1.0 + budget.attention_cost * length)
+
+    options = [safe] + [(spans, *_pack(spans, k * cap, multiple)) for k in (1, 2)]
+    return min(options, key=cost)
 
 
 def _read_offset(prefix: tuple[int, ...], branch: tuple[int, ...], pad_token_id: int) -> int:
