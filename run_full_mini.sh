@@ -12,3 +12,4 @@ python -m responserank.synthetic.experiment_runner -m \
 python -m responserank.synthetic.analysis.cli find outputs/experiment_runner outputs/mini/results
 python -m responserank.synthetic.analysis.cli collect outputs/mini/results --paths-file outputs/mini/results/experiment_paths.json
 python -m responserank.synthetic.analysis.cli generate outputs/mini/results outputs/mini/figures
+echo "figures and tables: outputs/mini/figures (2 trials per point: means without intervals)"

@@ -1,25 +1,32 @@
-"""Build settings pyproject.toml cannot state: the repository's top-level ``conf/`` ships inside
-the wheel as the package data folder ``responserank/conf``.
+"""Build step pyproject.toml cannot state: the repository's top-level ``conf/`` ships inside the
+wheel as ``responserank/conf``.
 
-``conf/`` stays the one source of every config (nothing is copied into ``src/``): setuptools maps
-the package ``responserank.conf`` onto it at build time, and ``responserank.configs.config_dir``
-finds it there in an installed wheel and at ``<repository>/conf`` in a checkout.
+``conf/`` stays the one source of every config (nothing is copied into ``src/``): ``build_py``
+copies its YAML files into the package while the wheel is built, and
+``responserank.configs.config_dir`` finds them there in an installed wheel and at
+``<repository>/conf`` in a checkout or an editable install (which needs no copy).
 """
 
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import setup
+from setuptools.command.build_py import build_py
 
-ROOT = Path(__file__).resolve().parent
-CONF = ROOT / "conf"
-# Every config folder is a data-only package, so that setuptools ships its YAML files as they are.
-CONF_PACKAGES = [
-    ".".join(("responserank", "conf", *folder.relative_to(CONF).parts))
-    for folder in sorted([CONF, *(p for p in CONF.rglob("*") if p.is_dir())])
-]
+CONF = Path(__file__).resolve().parent / "conf"
 
-setup(
-    packages=[*find_packages("src"), *CONF_PACKAGES],
-    package_dir={"": "src", "responserank.conf": "conf"},
-    package_data={package: ["*.yaml"] for package in CONF_PACKAGES},
-)
+
+class BuildPyWithConf(build_py):
+    """``build_py`` that also copies ``conf/**/*.yaml`` to ``<build>/responserank/conf``."""
+
+    def run(self) -> None:
+        super().run()
+        if self.editable_mode:  # an editable install reads conf/ in place
+            return
+        target = Path(self.build_lib) / "responserank" / "conf"
+        for source in sorted(CONF.rglob("*.yaml")):
+            destination = target / source.relative_to(CONF)
+            self.mkpath(str(destination.parent))
+            self.copy_file(str(source), str(destination))
+
+
+setup(cmdclass={"build_py": BuildPyWithConf})

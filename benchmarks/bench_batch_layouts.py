@@ -18,9 +18,9 @@ Throughput: trials run interleaved (round r starts at system r, then the next on
 drifting machine load hits every system alike; each trial trains ``--warmup`` untimed then
 ``--steps`` timed optimizer steps from a fresh copy of the initial weights. Tokens computed per
 comparison count every position of the model's input (pads included) of the timed micro-batches.
-Peak memory: each system runs once more in a fresh process (same steps); reported as the
-process's peak RSS and its increase over the RSS just before training started (gradients,
-optimizer state, activations).
+Peak memory: each system runs once more in a fresh process (same steps); reported as the peak
+RSS during training (the kernel's high-water mark, restarted just before ``train()``) and its
+increase over the RSS at that moment (gradients, optimizer state, activations).
 
     python benchmarks/bench_batch_layouts.py --rounds 3 --out-dir results/benchmarks
 """
@@ -34,7 +34,6 @@ import io
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -244,8 +243,10 @@ def trial(system: str, state: dict, args: argparse.Namespace) -> dict:
 
         trainer.data_collator = counting
         baseline = _rss_mib()
+        _reset_peak_rss()
         with contextlib.redirect_stderr(io.StringIO()):
             trainer.train()
+        peak = _peak_rss_mib()
     timed = shapes[args.warmup : args.warmup + args.steps]
     comparisons = sum(c for c, _ in timed)
     seconds = sum(timer.durations)
@@ -256,13 +257,26 @@ def trial(system: str, state: dict, args: argparse.Namespace) -> dict:
         "seconds": seconds,
         "comparisons": comparisons,
         "rss_before_mib": baseline,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak,
     }
 
 
 def _rss_mib() -> float:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _reset_peak_rss() -> None:
+    """Restart the kernel's peak-RSS counter (VmHWM) at the current RSS (Linux >= 4.0)."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+
+
+def _peak_rss_mib() -> float:
+    """Peak RSS since the last :func:`_reset_peak_rss` (VmHWM of /proc/self/status)."""
+    with open("/proc/self/status") as handle:
+        line = next(x for x in handle if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 # ----------------------------------------------------------------------------------------------
@@ -349,7 +363,8 @@ def markdown(record: dict) -> str:
         f"torch threads {record['torch_threads']}, load average "
         f"{record['load_average_before']:.1f} before / {record['load_average_after']:.1f} after. "
         f"Batch {record['batch_size']} comparisons, one micro-batch per step, "
-        f"{record['warmup']} warm-up + {record['steps']} timed steps per trial, "
+        f"{record['warmup']} warm-up + {record['steps']['tiny']} (tiny) or "
+        f"{record['steps']['proj']} (proj) timed steps per trial, "
         f"{record['rounds']} interleaved rounds; memory: one more run per system in a fresh "
         "process.",
         "",
@@ -387,7 +402,55 @@ def markdown(record: dict) -> str:
                 f"{'-' if mem_ratio is None else f'{mem_ratio:.2f}x'} |"
             )
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join([*lines, *target_lines(record)])
+
+
+#: (dataset, best layout's median comparisons/s ratio to TRL at least this) of the issue's targets.
+SPEED_TARGETS = {"multipref": 1.3, "long_prompt": 1.6}
+TOKENS_TARGET = ("long_prompt", 0.6)  # tokens computed per comparison, at most x padded
+MEMORY_TARGET = 1.10  # peak memory, at most x padded
+
+
+def target_lines(record: dict) -> list[str]:
+    """Each (model, dataset): the fastest packed layout (median ratio to TRL) against the
+    targets, with its tokens and memory ratios to padded; "met" / "missed" computed here."""
+    lines = [
+        "## Against the targets",
+        "",
+        "Fastest layout by median ratio to TRL; memory: peak RSS of the training part against "
+        "padded's (the whole process's peak in brackets).",
+        "",
+        "| model / data | fastest | vs TRL (target) | tokens vs padded | memory vs padded |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for key, block in record["results"].items():
+        dataset = key.split(" / ")[1]
+        summary = block["summary"]
+        packed = [s for s in ("padding_free", "prefix_shared", "padded") if s in summary]
+        if "trl" not in summary or not packed:
+            continue
+        best = max(packed, key=lambda s: summary[s]["ratio_to_trl"]["median"])
+        entry = summary[best]
+        ratio, goal = entry["ratio_to_trl"]["median"], SPEED_TARGETS[dataset]
+        tokens = entry.get("tokens_ratio_to_padded", float("nan"))
+        token_text = f"{tokens:.2f}x"
+        if dataset == TOKENS_TARGET[0]:
+            met = "met" if tokens <= TOKENS_TARGET[1] else "missed"
+            token_text += f" (<= {TOKENS_TARGET[1]}x: {met})"
+        memory = entry.get("training_rss_ratio_to_padded")
+        if memory is None:
+            memory_text = "-"
+        else:
+            met = "met" if memory <= MEMORY_TARGET else "missed"
+            memory_text = (
+                f"{memory:.2f}x ({entry['peak_rss_ratio_to_padded']:.2f}x; "
+                f"<= {MEMORY_TARGET:.2f}x: {met})"
+            )
+        lines.append(
+            f"| {key} | {best} | {ratio:.2f}x (>= {goal}x: {'met' if ratio >= goal else 'missed'})"
+            f" | {token_text} | {memory_text} |"
+        )
+    return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -399,13 +462,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=1, help="optimizer steps not timed")
-    parser.add_argument("--steps", type=int, default=4, help="optimizer steps timed")
+    parser.add_argument("--steps", type=int, default=4, help="optimizer steps timed (proj)")
+    parser.add_argument(
+        "--tiny-steps",
+        type=int,
+        default=24,
+        help="optimizer steps timed for the tiny model (its steps take about 0.1 s)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
     parser.add_argument("--out-dir", type=Path, help="write batch_layouts.json and .md here")
+    parser.add_argument(
+        "--from-json", type=Path, help="re-render the Markdown of a saved batch_layouts.json"
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.from_json is not None:
+        print(markdown(json.loads(args.from_json.read_text())))
+        return
 
     import torch
 
@@ -421,15 +497,17 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     results = {}
     for model in args.models:
+        steps = args.tiny_steps if model == "tiny" else args.steps
+        model_args = argparse.Namespace(**{**vars(args), "steps": steps})
         for dataset in args.datasets:
             key = f"{model} / {dataset}"
-            state = setup(model, dataset, args)
+            state = setup(model, dataset, model_args)
             rows = []
             for round_index in range(args.rounds):
                 order = args.systems[round_index % len(args.systems) :]
                 order += args.systems[: round_index % len(args.systems)]
                 for system in order:
-                    row = trial(system, state, args)
+                    row = trial(system, state, model_args)
                     for key_name in ("rss_before_mib", "peak_rss_mib"):  # per process only
                         row.pop(key_name)
                     rows.append({"round": round_index, **row})
@@ -442,9 +520,10 @@ def main(argv: list[str] | None = None) -> None:
             memory_rows = {}
             if not args.no_memory:
                 for system in args.systems:
-                    memory_rows[system] = memory(model, dataset, system, args)
+                    memory_rows[system] = memory(model, dataset, system, model_args)
                     print(f"{key:22s} memory {system:14s} {memory_rows[system]}", flush=True)
             results[key] = {
+                "steps": steps,
                 "profile": data_profile(state["pairs"], state["tokenizer"]),
                 "rows": rows,
                 "memory": memory_rows,
@@ -459,7 +538,7 @@ def main(argv: list[str] | None = None) -> None:
         "load_average_after": os.getloadavg()[0],
         "batch_size": args.batch_size,
         "warmup": args.warmup,
-        "steps": args.steps,
+        "steps": {"tiny": args.tiny_steps, "proj": args.steps},
         "rounds": args.rounds,
         "wall_time_s": round(time.perf_counter() - started, 1),
         "results": results,

@@ -45,6 +45,7 @@ import numpy as np
 import psutil
 import torch
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 import responserank.synthetic.experiment_runner  # noqa: F401 -- registers the config resolver
 from responserank.atomic_io import write_json_atomic, write_text_atomic
@@ -104,7 +105,7 @@ def compose_experiment(dataset: str, num_trials: int) -> Experiment:
         config_dir=str(REPO_ROOT / "conf" / "synthetic"), version_base="1.3"
     ):
         cfg = compose("config", overrides=[f"dataset={dataset}", f"num_trials={num_trials}"])
-    return Experiment.from_config(cfg)
+    return Experiment.from_config(OmegaConf.to_container(cfg, resolve=True))
 
 
 def extract_code(ref: str, into: Path) -> Path:

@@ -117,3 +117,69 @@ def test_synthetic_grid_benchmark_compares_with_the_earlier_runner(tmp_path):
     variants = ("baseline", "current", "current_per_dataset")
     assert [len(record["rounds"][v]) for v in variants] == [1, 1, 1]
     assert "ratio baseline / current" in stdout and "within 1 SE" in stdout
+
+
+def test_serve_benchmark_compares_batching_and_checks_the_answers(tmp_path):
+    _run(
+        "bench_serve.py",
+        *("--requests", "4", "--repeats", "1", "--robustness", "20", "--out", str(tmp_path)),
+    )
+    record = json.loads((tmp_path / "serve.json").read_text())
+    assert {(r["server"], r["concurrency"]) for r in record["throughput"]} == {
+        (server, c) for server in ("batched", "one_per_forward") for c in (1, 4, 16)
+    }
+    checked = record["robustness"]
+    assert checked["malformed_answered_4xx"] == checked["malformed"] == 2
+    assert checked["unexpected_statuses"] == [] and checked["health_after"] == "ok"
+    assert (tmp_path / "serve.md").read_text().startswith("# Scoring server load test")
+
+
+def test_batch_layout_benchmark_interleaves_every_layout_and_trl(tmp_path):
+    _run(
+        "bench_batch_layouts.py",
+        *("--models", "tiny", "--datasets", "long_prompt", "--rounds", "2", "--tiny-steps", "1"),
+        *("--batch-size", "2", "--systems", "trl", "padded", "prefix_shared"),
+        *("--out-dir", str(tmp_path)),
+    )
+    record = json.loads((tmp_path / "batch_layouts.json").read_text())
+    block = record["results"]["tiny / long_prompt"]
+    # round 1 starts at the second system: interleaved, not one system after another
+    assert [r["system"] for r in block["rows"]] == [
+        *("trl", "padded", "prefix_shared"),
+        *("padded", "prefix_shared", "trl"),
+    ]
+    summary = block["summary"]
+    assert summary["trl"]["ratio_to_trl"]["median"] == 1.0
+    assert summary["prefix_shared"]["tokens_ratio_to_padded"] < 1.0  # the prompt is shared
+    assert summary["prefix_shared"]["training_rss_mib"] > 0
+    assert (tmp_path / "batch_layouts.md").read_text().startswith("# Batch layouts")
+
+
+def test_gpu_check_runs_the_batch_layouts_at_toy_size(tmp_path):
+    """The layout configurations of benchmarks/gpu_check.sh on the CPU path: prefix_shared is
+    measured, flash-attention 2 and flex attention are skipped with their reason when absent."""
+    only = ("bt:full:prefix_shared", "bt:full:padding_free:flash_attention_2")
+    only += ("bt:full:prefix_shared:flex_attention",)
+    done = subprocess.run(
+        [str(BENCHMARKS / "gpu_check.sh"), "--only", *only, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RR_GPU_CHECK_TOY": "1", "PYTHON": sys.executable},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    rows = json.loads((tmp_path / "gpu_check_toy.json").read_text())["results"]
+    measured = rows[0]
+    assert (measured["layout"], measured["attention"], measured["status"]) == (
+        "prefix_shared",
+        "sdpa",
+        "measured",
+    )
+    assert measured["comparisons_per_s"] > 0 and measured["computed_tokens_per_comparison"] > 0
+    import torch
+    from transformers.utils import is_flash_attn_2_available
+
+    if not is_flash_attn_2_available():
+        assert rows[1]["status"].startswith("skipped: flash-attn 2 is not installed")
+    if not torch.cuda.is_available():
+        assert rows[2]["status"].startswith("skipped: needs a CUDA device")

@@ -246,6 +246,9 @@ def _compute(
                 "numpy": np.__version__,
             },
             "platform": platform.platform(),
+            # the CPU kernels torch dispatches to: their rounding differs (AVX2 vs AVX-512),
+            # which is why results agree across machines only within their standard errors
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         },
     )
     write_manifest(run_dir, manifest)

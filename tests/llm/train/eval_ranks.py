@@ -27,7 +27,22 @@ from responserank.llm.training.trainer import RewardModelTrainer
 #: Uneven sizes: 21 held-out comparisons, 2 x 17 suite inputs, batches of 4, two processes.
 HELDOUT_PARTITIONS = (4, 3, 1, 2, 5, 2, 4)
 SUITE_PAIRS = 17
-WORDS = ["the", "a", "model", "answer", "explains", "clearly", "why", "each", "step", "follows", "from", "the", "last", "one"]
+WORDS = [
+    "the",
+    "a",
+    "model",
+    "answer",
+    "explains",
+    "clearly",
+    "why",
+    "each",
+    "step",
+    "follows",
+    "from",
+    "the",
+    "last",
+    "one",
+]
 
 
 class PairSuite:

@@ -11,7 +11,7 @@ from train_helpers import compose_config
 
 from responserank.llm.config import plain_config, validate
 from responserank.llm.runs.claims import claim_reason
-from responserank.llm.runs.identity import config_hash, group_id, run_name
+from responserank.llm.runs.identity import config_hash, group_id, identity_config, run_name
 from responserank.llm.runs.lifecycle import IGNORE_CLAIMS_ENV, resume_checkpoint, skip_reason
 from responserank.llm.runs.record import RunRecord
 from responserank.llm.runs.wandb_mirror import resolve_wandb_mode, wandb_claim_reason
@@ -37,6 +37,20 @@ def test_group_ignores_seed_fraction_and_operational_keys():
     assert run_name(plain_config(same)) == f"{group_id(plain_config(same))}-0.25-7"
     assert run_name(plain_config(base)) == f"{group_id(plain_config(base))}-1.0-42"
     assert group_id(plain_config(base)).startswith("rr_agree_")
+
+
+def test_export_settings_are_not_identity_and_best_model_selection_is():
+    base = group_id(plain_config(compose_config(["experiment=rr_agree"])))
+    exported = compose_config(
+        ["experiment=rr_agree", "export.reward_stats=eval", "export.model_card=false"]
+    )
+    assert group_id(plain_config(exported)) == base
+    # left at its defaults, best-model selection keeps the group ids of earlier runs
+    assert "best_model" not in str(
+        identity_config(plain_config(compose_config(["experiment=rr_agree"])))
+    )
+    best = compose_config(["experiment=rr_agree", "training.best_model.metric=eval/heldout/loss"])
+    assert group_id(plain_config(best)) != base
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """Render every LLM figure and table from a cache folder into ``FIG_DIR/llm/``.
 
 Whatever is present is rendered; everything left out (a metric no run has, a registered
-configuration without runs, a cell with a single seed, no dataset annotations) becomes a note that
-the command prints.
+configuration without runs, a cell with too few seeds for a band, no dataset annotations) becomes
+a note that the command prints.
 """
 
 from __future__ import annotations
@@ -42,7 +42,13 @@ from responserank.llm.analysis.tables import (
     fraction_table,
     summary_frame,
 )
-from responserank.plotting import FIGURE_FORMATS, data_caption, save_figure, style_context
+from responserank.plotting import (
+    FIGURE_FORMATS,
+    MIN_BAND_SAMPLES,
+    data_caption,
+    save_figure,
+    style_context,
+)
 
 LOG = logging.getLogger(__name__)
 OUTPUT_SUBDIR = "llm"
@@ -84,10 +90,12 @@ def _single_seed_notes(results: Results, configs: Sequence[str], metrics: Sequen
     for name in configs:
         for metric in metrics:
             for fraction in results.fractions(name, metric.key):
-                if results.values(name, fraction, metric.key).size < 2:
+                seeds = results.values(name, fraction, metric.key).size
+                if seeds < MIN_BAND_SAMPLES:
+                    what = "a single seed" if seeds == 1 else f"{seeds} seeds"
                     yield (
-                        f"{name} at fraction {fraction}, {metric.key}: a single seed, "
-                        "so no confidence interval"
+                        f"{name} at fraction {fraction}, {metric.key}: {what}, so no confidence "
+                        f"band (drawn from {MIN_BAND_SAMPLES} seeds on)"
                     )
 
 

@@ -44,7 +44,7 @@ class RewardService:
     def __init__(self, settings: ServeSettings, model, tokenizer, stats: RewardStatistics | None):
         self.settings = settings
         self.stats = stats
-        self.max_length = settings.max_length or _trained_max_length(settings.model_dir)
+        self.max_length = _max_length(settings, model.config)
         self.scorer = RewardModelScorer(
             model, tokenizer, settings.max_batch_size, self.max_length, show_progress=False
         )
@@ -140,7 +140,16 @@ class RewardService:
         return Scored([float(r) for r in rewards], over)
 
 
-def _trained_max_length(model_dir: str) -> int:
-    """``max_length`` from the model card (training's ``training.max_length``), else 1024."""
-    facts = read_facts(Path(model_dir).expanduser()) or {}
-    return int(facts.get("max_length") or DEFAULT_MAX_LENGTH)
+def _max_length(settings: ServeSettings, config) -> int:
+    """``--max-length``, else the model card's (training's ``training.max_length``), else 1024,
+    at most the model's position count; ConfigError for a ``--max-length`` above that count."""
+    positions = getattr(config, "max_position_embeddings", None) or float("inf")
+    if settings.max_length is not None:
+        if settings.max_length > positions:
+            raise ConfigError(
+                f"--max-length: expected at most the model's {positions} positions, "
+                f"got {settings.max_length}"
+            )
+        return settings.max_length
+    facts = read_facts(Path(settings.model_dir).expanduser()) or {}
+    return int(min(int(facts.get("max_length") or DEFAULT_MAX_LENGTH), positions))

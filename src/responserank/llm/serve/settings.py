@@ -29,7 +29,7 @@ class ServeSettings:
     max_batch_size: int = _help(32, "texts per forward pass; concurrent requests share one")
     max_wait_ms: float = _help(5.0, "how long a batch waits for more requests after its first")
     max_length: int | None = _help(
-        None, "tokens per input; default: the model card's training max_length, else 1024"
+        None, "tokens per input; default: the card's training max_length, else 1024 (capped)"
     )
     overlong: str = _help("truncate", "truncate (score cut, reported) | refuse (HTTP 413)")
     rewards: str = _help("raw", "raw | normalized: (reward - mean) / std from config.json")

@@ -34,7 +34,8 @@ class ReliabilityWeightedObjective(PairwiseObjective):
             raise TableError(
                 f"{source}: loss {self.name} needs a finite 'reliability' ({self.parameter}) per "
                 f"comparison, missing in {describe_rows(table, pd.Series(missing, table.index))}; "
-                f"choose signal=arm (signal.column=<ARM>, signal.map_to={self.parameter})"
+                f"choose signal=arm (experiment.train_signal.column=<ARM>, "
+                f"experiment.train_signal.map_to={self.parameter})"
             )
         low, high = self.domain
         outside = pd.Series(False, index=table.index)
@@ -54,7 +55,7 @@ class ReliabilityWeightedObjective(PairwiseObjective):
                 raise TableError(
                     f"{source}: loss {self.name} reads 'reliability' as {self.parameter}, but the "
                     f"signal mapped it to {kinds} ({describe_rows(table, wrong)}); set "
-                    f"signal.map_to={self.parameter}"
+                    f"experiment.train_signal.map_to={self.parameter}"
                 )
         soft = table["target"] != 1.0
         if soft.any():
