@@ -55,7 +55,7 @@ class EvaluateConfig:
     )
     tokens_per_row: int | None = field(
         metadata={
-            "help": "packed rows on sdpa/eager: at most this many tokens; null: never above padded"
+            "help": "packed rows on sdpa/eager: at most this many tokens; null: at most padded's cost"
         }
     )
     attn_implementation: str | None = field(

@@ -32,7 +32,7 @@ class RuntimeConfig:
         "padded | padding_free | prefix_shared | auto: sequences per row (docs/batch_layouts.md)",
     )
     tokens_per_row: int | None = help_field(
-        None, "packed rows on sdpa/eager: at most this many tokens; null: never above padded"
+        None, "packed rows on sdpa/eager: at most this many tokens; null: at most padded's cost"
     )
 
     def __post_init__(self) -> None:
