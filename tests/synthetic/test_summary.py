@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from synthetic_analysis.results_factory import make_results, write_results_file
+from synthetic.analysis.results_factory import make_results, write_results_file
 
 from responserank.synthetic import summary
 

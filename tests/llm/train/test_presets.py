@@ -24,7 +24,7 @@ def _composed(preset: str):
 
 
 # MultiPref presets; the RAPL and LIE presets (LIE / TRUE data) are tested in
-# tests/test_rapl_presets.py.
+# tests/llm/train/test_rapl_presets.py.
 RAPL_PRESETS = ("rapl_", "true_value_head", "lie_rt_")
 PRESETS = sorted(
     p.stem

@@ -14,7 +14,7 @@ import pytest
 
 from responserank.synthetic.analysis.cli import main
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 LEARNERS = ("bt", "rr", "rr_pooled", "rr_perm", "rt_regression", "rt_regression_perm")
 DATASET = "stochastic"
 

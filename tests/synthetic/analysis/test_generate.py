@@ -17,7 +17,7 @@ from responserank.plotting import method_label
 from responserank.synthetic.analysis.cli import main
 from responserank.synthetic.analysis.dataset_results import GROUPS, METRICS, dataset_label
 from responserank.synthetic.summary import PAPER_DATASETS
-from synthetic_analysis.results_factory import make_results, write_results_file
+from synthetic.analysis.results_factory import make_results, write_results_file
 
 FIGURES = ("boxplots", "dataset_size", "kendall_tau", "confusion")
 TEXTS = ("accuracy_table.tex", "pdc_table.tex", "wilcoxon.tex", "wilcoxon.csv", "bt_level.csv")

@@ -11,7 +11,7 @@ from responserank.synthetic.analysis.generate import read_dataset_results
 from responserank.synthetic.analysis.learner_tests import compare_learners
 from responserank.synthetic.analysis.tables import metric_table, wilcoxon_csv, wilcoxon_table
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 RESULTS = REPO_ROOT / "results" / "synthetic"
 FIGURES = REPO_ROOT / "paper" / "figures"
 

@@ -18,9 +18,9 @@ from responserank.synthetic.analysis.dataset_results import parse_results
 from responserank.synthetic.analysis.generate import read_dataset_results
 from responserank.synthetic.results import load_results, read_results
 from responserank.synthetic.results_layout import PROJECT, PUBLISHED, dataset_key, normalise_layout
-from synthetic_analysis.results_factory import make_results, write_results_file
+from synthetic.analysis.results_factory import make_results, write_results_file
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "published_format"
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "published_format"
 SAMPLE = SHARED / "synthetic" / "stochastic.json"
 
 

@@ -13,7 +13,7 @@ from responserank.llm.config import data_spec
 from responserank.llm.data.prepare import CORE_COLUMNS, prepare_data
 from responserank.loss_parameters import beta_from_correctness, p_from_correctness
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
+CONF = Path(__file__).resolve().parents[3] / "conf" / "llm"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from responserank.llm.data.prepare import prepare_data
 from responserank.llm.data.signals.strength import ColumnRank
 from responserank.llm.train import run
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
+CONF = Path(__file__).resolve().parents[3] / "conf" / "llm"
 
 MINILM_CPU = [
     "model=minilm",

@@ -26,7 +26,7 @@ from responserank.llm.training.schedules import scheduler_arguments, step_decay_
 from responserank.llm.training.trainer import RewardModelTrainer
 from responserank.losses import responserank_loss
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
+CONF = Path(__file__).resolve().parents[3] / "conf" / "llm"
 
 
 def _batch(reliability) -> ComparisonBatch:

@@ -24,7 +24,7 @@ from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import run_suites
 from responserank.llm.models import build_reward_model, load_reward_model, load_tokenizer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 N_V1_METRICS = 23 + 4 + 1 + 2  # subsets, sections, overall, truncated + identical_skipped
 N_V2_METRICS = 6 + 5 + 1 + 2  # subsets, Ties components, overall, truncated + identical_skipped
 

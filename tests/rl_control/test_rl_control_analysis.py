@@ -28,7 +28,7 @@ from responserank.rl_control.analysis.curves import common_grid, curves_on_grid,
 from responserank.rl_control.analysis.rt_comparisons import compare_rt, comparison_table
 from responserank.stats import PAIRED_T, WELCH_T
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUTS = [
     "final_return_by_noise.csv",
     "final_return_by_noise.tex",

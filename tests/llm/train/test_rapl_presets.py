@@ -15,7 +15,7 @@ from responserank.llm.data.sources.lie import LieSource
 from responserank.llm.train import run
 from responserank.llm.true_arm import main as true_arm_main
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
+CONF = Path(__file__).resolve().parents[3] / "conf" / "llm"
 
 FAST = [
     "model=tiny_llama",

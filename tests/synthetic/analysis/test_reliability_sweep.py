@@ -13,7 +13,7 @@ from responserank.errors import ResultsFormatError
 from responserank.stats import summarize
 from responserank.synthetic.analysis.reliability_sweep import collect, main, plot
 from responserank.synthetic.rundir import write_run_config
-from synthetic_analysis.results_factory import make_results, write_results_file
+from synthetic.analysis.results_factory import make_results, write_results_file
 
 LEARNERS = ("rr", "rapl_beta", "rr_rapl")
 

@@ -16,7 +16,7 @@ from responserank.llm.models import ADAPTER_BASE_DIR
 from responserank.llm.train import run
 from responserank.llm.true_arm import main as true_arm_main
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "llm"
+CONF = Path(__file__).resolve().parents[2] / "conf" / "llm"
 
 
 @pytest.mark.slow

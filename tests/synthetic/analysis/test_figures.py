@@ -10,7 +10,7 @@ import numpy as np
 from responserank.plotting import style_context
 from responserank.synthetic.analysis.dataset_results import METRICS, parse_results
 from responserank.synthetic.analysis.figures import kendall_figure, size_curves_figure
-from synthetic_analysis.results_factory import make_results
+from synthetic.analysis.results_factory import make_results
 
 
 def test_rr_below_bt_everywhere_is_reported_not_reached():
