@@ -15,4 +15,4 @@ fi
 # shellcheck disable=SC1091
 . "$_rr_venv/bin/activate"
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" HF_DATASETS_OFFLINE="${HF_DATASETS_OFFLINE:-1}"
-export WANDB_MODE="${WANDB_MODE:-offline}" TOKENIZERS_PARALLELISM=false
+export WANDB_MODE="${WANDB_MODE:-offline}" TOKENIZERS_PARALLELISM="${TOKENIZERS_PARALLELISM:-false}"

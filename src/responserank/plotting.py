@@ -28,13 +28,10 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from responserank.atomic_io import write_bytes_atomic
-from responserank.stats import summarize
+from responserank.stats import MIN_BAND_SAMPLES, summarize
 
 FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png")
 PNG_DPI = 200
-#: Fewest samples a confidence band is drawn for. With two, Student's t (12.7 standard errors at
-#: 95%) gives a band that only says "two values" and stretches the axis far outside the data.
-MIN_BAND_SAMPLES = 3
 #: Share of a metric's range left free beyond its bounds, so markers at a bound stay visible.
 BOUND_MARGIN = 0.02
 

@@ -18,6 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+#: Fewest samples a confidence interval is reported (table) or drawn (figure band) for. With two,
+#: Student's t (12.7 standard errors at 95%) gives an interval that only says "two values" and
+#: stretches far outside the data; below it the mean is shown with its n.
+MIN_BAND_SAMPLES = 3
+
 
 @dataclass(frozen=True)
 class Summary:

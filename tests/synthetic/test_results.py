@@ -212,12 +212,13 @@ def test_summary_table_is_computed_from_the_json(finished_run):
     values = [
         e["value"] for e in results["rr"]["sizes"]["1.0"]["summary_metrics"]["choice_accuracy"]
     ]
-    mean, half = mean_ci(values)
+    mean, _ = mean_ci(values)
     table = markdown_table([results_file])
-    assert f"| deterministic_all_no_variability (n=2) | rr | {mean:.3f} ± {half:.3f} |" in table
+    # two trials: the mean and n, no interval (as the figures draw no band below three)
+    assert f"| deterministic_all_no_variability (n=2) | rr | {mean:.3f} (n=2; no CI) |" in table
     pivot = pivot_tables([results_file], metrics=["choice_accuracy"])
     assert pivot.index("| bt |") < pivot.index("| rr |")  # the run's learner order
-    assert f"| rr | {mean:.3f} ± {half:.3f} |" in pivot
+    assert f"| rr | {mean:.3f} (n=2; no CI) |" in pivot
     mean, half = mean_ci([0.5, 0.7])
     assert mean == pytest.approx(0.6)
     assert half == pytest.approx(12.706 * 0.1414 / math.sqrt(2), rel=1e-3)

@@ -7,9 +7,10 @@ import io
 
 import numpy as np
 import pytest
-from synthetic.analysis.results_factory import make_results, write_results_file
 
+from responserank import plotting, stats
 from responserank.synthetic import summary
+from synthetic.analysis.results_factory import make_results, write_results_file
 
 KEY = "rr.sizes.1.0.summary_metrics.pearson_distance_correlation"
 
@@ -60,3 +61,23 @@ def test_no_nan_no_note(tmp_path):
     text = _run([str(tmp_path)])
     assert "nan:" not in text and "of 3)" not in text
     assert "(mean ± 95% CI half-width over trials; n = 3)" in text
+
+
+@pytest.mark.parametrize("layout", ["pivot", "long"])
+def test_no_interval_below_the_figures_band_threshold(tmp_path, layout):
+    """Two trials: the mean and n, no ± (the figures draw no band below MIN_BAND_SAMPLES)."""
+    assert plotting.MIN_BAND_SAMPLES is stats.MIN_BAND_SAMPLES == 3
+    results = make_results("stochastic", num_trials=2)
+    path = write_results_file(tmp_path, results)
+    metric = "choice_accuracy"
+    values = [e["value"] for e in results["rr"]["sizes"]["1.0"]["summary_metrics"][metric]]
+    text = _run([str(path.parent), "--layout", layout, "--metrics", metric])
+    assert "±" not in text.split("\n", 1)[1], text
+    assert f"{np.mean(values):.3f} (n=2; no CI)" in text
+    if layout == "pivot":
+        assert "n = 2; no CI below 3 trials" in text
+
+
+def test_three_trials_keep_the_interval():
+    found = summary.cell([0.5, 0.6, 0.7])
+    assert summary._cell(found) == f"{found.mean:.3f} ± {found.half_width:.3f}"

@@ -59,3 +59,20 @@ def check_model_available(model_cfg: ModelConfig) -> None:
         require_checkpoint(tokenizer, "tokenizer")
     if model_cfg.architecture is None and model_cfg.name_or_path:
         require_checkpoint(model_cfg.name_or_path)
+
+
+def position_limit(model_cfg: ModelConfig) -> int | None:
+    """The model's ``max_position_embeddings`` (tokens per input it can embed), read from its
+    config without loading weights: the ``architecture`` dict (or its model type's default) for
+    a random model, the checkpoint's ``config.json`` otherwise; None when the config has none."""
+    from transformers import AutoConfig
+
+    if model_cfg.architecture is not None:
+        arch = dict(model_cfg.architecture)
+        config = AutoConfig.for_model(arch.pop("model_type"), **arch)
+    elif model_cfg.name_or_path:
+        config = AutoConfig.from_pretrained(require_checkpoint(model_cfg.name_or_path))
+    else:
+        return None
+    limit = getattr(config.get_text_config(), "max_position_embeddings", None)
+    return int(limit) if limit else None

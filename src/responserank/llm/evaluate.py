@@ -215,9 +215,10 @@ def evaluate(composed: DictConfig | EvaluateConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    LOG.info("evaluate config:\n%s", OmegaConf.to_yaml(cfg))
     with exit_on_project_error():
-        evaluate(cfg)
+        settled = settle_evaluate(cfg)  # a config error is one line, before anything is printed
+        LOG.debug("evaluate config:\n%s", OmegaConf.to_yaml(cfg))
+        evaluate(settled)
 
 
 def cli() -> None:

@@ -18,9 +18,11 @@ model_folder.py``), finish the record.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import hydra
@@ -33,9 +35,9 @@ from transformers import set_seed
 from responserank.atomic_io import writes_named
 from responserank.cli_errors import exit_on_project_error, run_hydra
 from responserank.configs import check_group_choices, check_top_level_keys, config_dir
-from responserank.errors import RunStopped
+from responserank.errors import ConfigError, RunStopped
 from responserank.hub import DATASET_WAYS_OUT, require_available
-from responserank.llm.checkpoints import check_model_available
+from responserank.llm.checkpoints import check_model_available, position_limit
 from responserank.llm.config import RunSpec, top_level_keys, validate
 from responserank.llm.data.batching.layouts import PackedPairCollator
 from responserank.llm.data.batching.pair_dataset import PairCollator
@@ -57,6 +59,7 @@ from responserank.llm.training.run_data import RunData, prepare_run_data
 from responserank.llm.training.trainer import RewardModelTrainer
 
 CONFIG_DIR = config_dir("llm")
+log = logging.getLogger(__name__)
 
 
 def hydra_metadata() -> dict[str, Any]:
@@ -160,10 +163,40 @@ def check_inputs_available(spec: RunSpec) -> None:
         require_suite_data(spec.eval.suites)
 
 
+def settle_max_length(spec: RunSpec, overrides: Sequence[str] = ()) -> RunSpec:
+    """``spec`` with ``training.max_length`` within the model's position limit
+    (``max_position_embeddings`` of its config), checked before the run record exists.
+
+    A value above the limit given on the command line (``overrides``) is refused (ConfigError
+    naming the key and the limit); one that comes from a preset or the default is capped at the
+    limit with a warning, so ``model=minilm`` (512 positions) keeps working with presets of 1024.
+    """
+    limit = position_limit(spec.model)
+    wanted = spec.training.max_length
+    if limit is None or wanted <= limit:
+        return spec
+    model = spec.model.name_or_path or "the configured architecture"
+    if any(o.lstrip("+~").startswith("training.max_length=") for o in overrides):
+        raise ConfigError(
+            f"training.max_length={wanted} exceeds the model's position limit {limit} "
+            f"(max_position_embeddings of {model}); set training.max_length <= {limit}"
+        )
+    log.warning(
+        "training.max_length=%d exceeds the position limit %d of %s: capped at %d",
+        wanted,
+        limit,
+        model,
+        limit,
+    )
+    training = dataclasses.replace(spec.training, max_length=limit)
+    return dataclasses.replace(spec, training=training)
+
+
 def run(cfg: DictConfig, hydra_info: Mapping[str, Any] | None = None) -> RunOutcome:
     """One training (or dry) run for a composed config; see the module docstring."""
     spec = validate(cfg)
     check_inputs_available(spec)
+    spec = settle_max_length(spec, (hydra_info or {}).get("overrides", ()))
     configured_layout(spec.runtime.batch_layout, spec.model, training=not spec.dry_run)
     state = PartialState(cpu=not torch.cuda.is_available())
     lifecycle = RunLifecycle(spec, hydra_info or {}, state)
@@ -172,6 +205,7 @@ def run(cfg: DictConfig, hydra_info: Mapping[str, Any] | None = None) -> RunOutc
     with lifecycle:
         tokenizer = load_tokenizer(spec.model)
         data = prepare_run_data(spec, tokenizer, lifecycle.show_progress)
+        lifecycle.open_mirror()  # after the data: a refused file or value opens no wandb run
         lifecycle.record_data_stats(data.stats)
         if spec.dry_run:
             if state.is_main_process:
@@ -201,7 +235,15 @@ def cli() -> None:
     run_hydra(main)
 
 
-__all__ = ["RunOutcome", "build_trainer", "cli", "hydra_metadata", "main", "run"]
+__all__ = [
+    "RunOutcome",
+    "build_trainer",
+    "cli",
+    "hydra_metadata",
+    "main",
+    "run",
+    "settle_max_length",
+]
 
 if __name__ == "__main__":
     cli()

@@ -4,7 +4,8 @@
 
 Prints a Markdown table (one row per dataset and learner) so that the numbers quoted in the
 README come from the JSON, not from hand copying. The interval is the t-interval of the mean over
-trials. A trial whose value is missing (NaN or null, e.g. an undefined correlation) is left out of
+trials; a cell of fewer than ``MIN_BAND_SAMPLES`` (3) trials shows the mean and its n without one,
+as the figures draw no band for it. A trial whose value is missing (NaN or null, e.g. an undefined correlation) is left out of
 its cell: the cell then says how many trials it averages (``(n=4 of 6)``) and a ``nan:`` line
 after the tables names the file, the key and the count.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from responserank.cli_errors import exit_on_project_error
-from responserank.stats import summarize
+from responserank.stats import MIN_BAND_SAMPLES, summarize
 from responserank.synthetic.results import RESERVED_KEYS, load_results
 
 DEFAULT_METRICS = ("choice_accuracy", "pearson_distance_correlation")
@@ -118,6 +119,9 @@ def _learners(results: dict) -> list[str]:
 def _cell(found: Cell | None) -> str:
     if found is None:
         return "-"
+    if found.used < MIN_BAND_SAMPLES:
+        of = f" of {found.trials}" if found.nan_trials else ""
+        return f"{found.mean:.3f} (n={found.used}{of}; no CI)"
     text = f"{found.mean:.3f} ± {found.half_width:.3f}"
     return text + (f" (n={found.used} of {found.trials})" if found.nan_trials else "")
 
@@ -143,6 +147,8 @@ def pivot_tables(
         trials = ", ".join(sorted({str(r["metadata"]["num_trials"]) for r in loaded}))
         if any(c is not None and c.nan_trials for _, found in rows for c in found):
             trials += "; fewer where a cell says (n=k of n): NaN trials left out"
+        if any(c is not None and c.used < MIN_BAND_SAMPLES for _, found in rows for c in found):
+            trials += f"; no CI below {MIN_BAND_SAMPLES} trials"
         lines = [
             f"{metric} at size {size} (mean ± 95% CI half-width over trials; n = {trials})",
             "",

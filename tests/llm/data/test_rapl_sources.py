@@ -125,9 +125,9 @@ def test_lie_identical_pairs_are_dropped_or_refused(tmp_path, tokenizer):
         _load(lie.LieSource(str(tmp_path), fold=1), tokenizer)
 
 
-def test_missing_data_folder_names_the_variable(monkeypatch):
+def test_missing_data_folder_names_the_variable_and_the_keys(monkeypatch):
     monkeypatch.delenv("RR_DATA_DIR", raising=False)
-    with pytest.raises(DataValidationError, match="RR_DATA_DIR"):
+    with pytest.raises(DataValidationError, match=r"dataset\.path .*eval\.suites.*RR_DATA_DIR"):
         lie.load_lie_split(None, 0, "train")
 
 

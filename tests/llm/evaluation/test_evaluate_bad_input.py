@@ -43,6 +43,20 @@ def evaluate_command(args: list[str], tmp_path: Path, monkeypatch, capsys) -> st
     return lines[0]
 
 
+@pytest.mark.parametrize("args", [[], ["model_dir={missing}"]], ids=["no_args", "missing_dir"])
+def test_config_errors_print_only_the_error_line(args, tmp_path, monkeypatch, capsys):
+    """No config dump before the error: the whole output (stdout and stderr) is the one line."""
+    args = [arg.format(missing=tmp_path / "nonexist") for arg in args]
+    argv = ["responserank.llm.evaluate", *args, f"hydra.run.dir={tmp_path / 'hydra'}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_module("responserank.llm.evaluate", run_name="__main__", alter_sys=True)
+    captured = capsys.readouterr()
+    assert stop.value.code == EXIT_CODE
+    printed = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
+    assert len(printed) == 1 and printed[0].startswith("error: "), printed
+
+
 def _copy(model: Path, folder: Path) -> Path:
     shutil.copytree(model, folder)
     return folder

@@ -118,6 +118,18 @@ BAD_REQUESTS = [
         "'conversations[0].prompt[0].content' must be a string",
     ),
     ("/score", b'{"conversations": {"prompt": "hi"}}', 422, "'conversations' must be a list"),
+    ("/get_reward", b'{"query": ["a"], "scale": NaN}', 422, "non-finite number NaN"),
+    ("/get_reward", b'{"query": ["a"], "scale": -Infinity}', 422, "non-finite number -Infinity"),
+    ("/get_reward", b'{"query": ["a"], "scale": 1e999}', 422, "non-finite number 1e999"),
+    ("/get_reward", b'{"query": ["a"], "top_k": 2, "b": 1}', 422, "unknown key(s) ['b', 'top_k']"),
+    ("/score", b'{"conversations": [{"prompt": "hi", "response": "a"}], "x": 1}', 422, "['x']"),
+    (
+        "/score",
+        b'{"conversations": [{"prompt": [{"role": "tool", "content": "x"}], "response": "a"}]}',
+        422,
+        "'conversations[0].prompt[0].role' must be one of ['system', 'user', 'assistant'], "
+        "got 'tool'",
+    ),
 ]
 
 
@@ -132,6 +144,14 @@ def test_bad_requests_get_a_4xx_with_one_line_and_the_server_stays_healthy(serve
     assert (
         post(server, "/get_reward", {"query": ["Human: hi\n\nAssistant: hello"]}).status_code == 200
     )
+
+
+def test_raw_mode_reports_the_folders_reward_statistics(server, model_dir):
+    config = json.loads((model_dir / "config.json").read_text())
+    health = httpx.get(f"{server}/health").json()
+    assert health["rewards"] == "raw"
+    assert health["reward_statistics"] == config["reward_statistics"]
+    assert health["reward_statistics"]["count"] > 0
 
 
 def test_refusing_over_long_inputs_and_normalised_rewards(model_dir, tmp_path):

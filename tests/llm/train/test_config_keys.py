@@ -99,7 +99,10 @@ def test_a_wrong_sampler_key_lists_the_valid_keys_when_none_is_close():
             "'experiment.train_partitioner.target_size': expected int | None, got 'abc'",
         ),
         ("dataset.test_size=many", "'dataset.test_size': expected int, got 'many'"),
-        ("dataset.slight_preference_value=2", "'dataset': slight_preference_value must be in"),
+        (
+            "dataset.slight_preference_value=2",
+            "'dataset.slight_preference_value': slight_preference_value must be in",
+        ),
         (
             "experiment.rank_filter_order=sometimes",
             r"experiment.rank_filter_order must be one of \['before_sampling', 'after_sampling'\]",
@@ -110,6 +113,35 @@ def test_a_wrong_component_value_names_the_key_and_the_type(override, message):
     cfg = compose_config(["experiment=rr_agree", override])
     with pytest.raises(ConfigError, match=message):
         validate(cfg)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "start"),
+    [
+        (
+            ["dataset=preference_table", "dataset.path=x.csv", "dataset.duplicates=maybe"],
+            "config key 'dataset.duplicates': duplicates must be one of",
+        ),
+        (
+            [
+                "dataset=preference_table",
+                "dataset.path=x.csv",
+                "dataset.eval_path=y.csv",
+                "dataset.test_size=4",
+            ],
+            "config keys 'dataset.eval_path', 'dataset.test_size': set either",
+        ),
+        (
+            ["partitioner=round_robin", "experiment.train_partitioner.target_size=0"],
+            "config key 'experiment.train_partitioner.target_size': target_size must be",
+        ),
+    ],
+)
+def test_a_refused_component_value_names_the_full_key(overrides, start):
+    cfg = compose_config(["experiment=bt", *overrides])
+    with pytest.raises(ConfigError) as caught:
+        validate(cfg)
+    assert str(caught.value).startswith(start), str(caught.value)
 
 
 def test_the_settled_run_is_frozen_and_typed():

@@ -4,7 +4,8 @@ suites), built when the run is settled.
 The chosen class is the schema of its node: every key must be one of its parameters (an unknown
 key fails naming the nearest parameter and its type), a value of a plain type (bool, int, float,
 str, or one of them or null) must match the parameter's annotation, and a value the class refuses
-(its ``ValueError``) fails naming the node. Nodes arrive as plain data, already resolved; nested
+(its ``ValueError``) fails naming the full key of each parameter its message names
+(``config key 'dataset.duplicates': ...``), or the node when it names none. Nodes arrive as plain data, already resolved; nested
 ``_target_`` nodes (``experiment.train_signal.reliability``) are checked and built the same way.
 Lists and mappings reach the classes as plain ``list`` and ``dict``.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -122,6 +124,22 @@ def check_node(node: Any, path: str) -> type:
     return cls
 
 
+def refused(cause: Exception, path: str, cls: Any, node: Mapping) -> ConfigError:
+    """The class's refusal of its values, prefixed with the full key of every parameter its
+    message names (``config key 'dataset.duplicates': duplicates must be one of ...``), in the
+    order named; with ``path`` alone when it names none."""
+    message = str(cause)
+    names = set(parameters(cls) or {}) | {str(key) for key in node if not str(key).startswith("_")}
+    named = sorted(
+        (match.start(), name)
+        for name in names
+        if (match := re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", message))
+    )
+    keys = [f"{path}.{name}" for _, name in named] or [path]
+    quoted = ", ".join(f"'{key}'" for key in keys)
+    return ConfigError(f"config key{'s' if len(keys) > 1 else ''} {quoted}: {message}")
+
+
 def build(node: Any, path: str, kind: type | None = None, kind_text: str = "") -> Any:
     """The object described by ``node`` (checked by :func:`check_node` first).
 
@@ -131,7 +149,7 @@ def build(node: Any, path: str, kind: type | None = None, kind_text: str = "") -
         ConfigError: see :func:`check_node`; the class refused the values (its message, prefixed
             with the key); the object is not a ``kind``.
     """
-    check_node(node, path)
+    cls = check_node(node, path)
     try:
         built = instantiate(dict(node), _convert_="all")
     except InstantiationException as error:
@@ -139,7 +157,7 @@ def build(node: Any, path: str, kind: type | None = None, kind_text: str = "") -
         if isinstance(cause, ResponseRankError) and str(cause).startswith("config key"):
             raise cause from None
         if isinstance(cause, ValueError | TypeError):
-            raise ConfigError(f"config key '{path}': {cause}") from cause
+            raise refused(cause, path, cls, node) from cause
         raise
     if kind is not None and not isinstance(built, kind):
         raise ConfigError(

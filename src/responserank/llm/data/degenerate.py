@@ -32,16 +32,21 @@ HANDFUL = 10
 DUPLICATE_POLICIES = ("keep", "drop")
 
 
-def require_left(step: str, before: int, after: int, where: str) -> None:
+def test_size_hint(test_size: float, rows: int) -> str:
+    """What to change when the held-out split took every comparison: ``dataset.test_size``."""
+    return f"set dataset.test_size (held-out comparisons, now {test_size}) below {rows}"
+
+
+def require_left(step: str, before: int, after: int, where: str, hint: str = "") -> None:
     """Refuse a step that removed every comparison; warn when it left fewer than a handful.
 
     Raises DataValidationError ``<where>: step '<step>' left no comparisons (<before> -> 0)``
-    when ``before > 0`` and ``after == 0``.
+    when ``before > 0`` and ``after == 0``; ``hint`` (the config key to change) is appended.
     """
     if before > 0 and after == 0:
         raise DataValidationError(
             f"{where}: step '{step}' left no comparisons ({before} -> 0); expected at least one "
-            "comparison to train on"
+            f"comparison to train on{f'; {hint}' if hint else ''}"
         )
     if 0 < after < HANDFUL <= before:
         log.warning(

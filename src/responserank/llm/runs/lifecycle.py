@@ -4,7 +4,9 @@
     if (skipped := lifecycle.start()) is not None:
         return skipped
     with lifecycle:                      # record opened; signals turn into a clean stop
-        ...                              # prepare data, train
+        ...                              # prepare data
+        lifecycle.open_mirror()          # wandb starts once the data is accepted
+        ...                              # train
         return lifecycle.finish(metrics, data_stats)
     return lifecycle.outcome             # reached after a stop signal: status "stopped"
 
@@ -142,6 +144,7 @@ class RunLifecycle:
         self.resume_mismatch: list[str] = []  # keys allowed to differ (resume_mismatch=allow)
         self.outcome: RunOutcome | None = None
         self._new_record = False  # set when the record is opened: no earlier summary existed
+        self._mirror_pending: tuple[Any, str, str | None] | None = None  # (git, diff, wandb id)
         self._started = time.monotonic()
 
     # ---- before the run ---------------------------------------------------------------------
@@ -217,7 +220,8 @@ class RunLifecycle:
         return self
 
     def _open_record(self) -> None:
-        """Write config, overrides, environment and git state; mark the run running; start wandb."""
+        """Write config, overrides, environment and git state; mark the run running (wandb
+        starts later, in :meth:`open_mirror`)."""
         record, resumed, spec = self.record, self.resumed, self.spec
         previous = record.read_summary() or {}
         git, diff = git_state(REPO_ROOT)
@@ -251,6 +255,15 @@ class RunLifecycle:
             "wandb_id": previous.get("wandb_id") if resumed else None,
         }
         record.write_summary(summary)
+        self._mirror_pending = (git, diff, summary["wandb_id"])
+
+    def open_mirror(self) -> None:
+        """Start the wandb mirror of the opened record (once; main process only). Called after
+        the data is prepared, so a refused data file or value never opens a wandb run."""
+        if not self.main or self._mirror_pending is None:
+            return
+        (git, diff, resume_id), self._mirror_pending = self._mirror_pending, None
+        spec, record = self.spec, self.record
         wandb_config = {
             **spec.resolved,
             "group_id": self.group,
@@ -265,7 +278,7 @@ class RunLifecycle:
             self.group,
             wandb_config,
             job_type="dry_run" if spec.dry_run else "train",
-            resume_id=summary["wandb_id"],
+            resume_id=resume_id,
         )
         record.update_summary(wandb_id=wandb_id, wandb_mode=self.mirror.mode)
         self.mirror.set_summary(status="running", dry_run=spec.dry_run, group_id=self.group)

@@ -8,7 +8,9 @@
 ``GET /health``  status, settings, reward statistics and counters.
 
 Every refused request gets a 4xx and ``{"error": "<one line>"}``: 400 malformed JSON, 413 a body,
-a list or an input over its limit, 422 a missing field, a wrong type or an empty list. An error
+a list or an input over its limit, 422 a missing field, a wrong type, an empty list, an unknown
+top-level key, a non-finite number (``NaN``, ``Infinity``) or a message role other than
+system, user or assistant. An error
 while scoring answers 500 with one line; the server keeps serving.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,6 +30,7 @@ from responserank.errors import RequestRejected
 from responserank.llm.serve.service import RewardService, Scored
 
 LOG = logging.getLogger(__name__)
+ROLES = ("system", "user", "assistant")
 
 
 def _kind(value: Any) -> str:
@@ -35,8 +39,23 @@ def _kind(value: Any) -> str:
     )
 
 
-async def read_object(request: Request, max_bytes: int) -> dict[str, Any]:
-    """The request body as a JSON object; RequestRejected 413 / 400 / 422 otherwise."""
+def _non_finite(text: str) -> float:
+    raise RequestRejected(422, f"non-finite number {text} in the JSON body; numbers must be finite")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        _non_finite(text)
+    return value
+
+
+async def read_object(
+    request: Request, max_bytes: int, keys: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The request body as a JSON object with only ``keys`` at its top level (any when None);
+    RequestRejected 413 / 400 / 422 otherwise (422 also for NaN, Infinity or an overflowing
+    number anywhere in the body)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise RequestRejected(413, f"the body has {declared} bytes; the limit is {max_bytes}")
@@ -44,11 +63,16 @@ async def read_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if len(body) > max_bytes:
         raise RequestRejected(413, f"the body has {len(body)} bytes; the limit is {max_bytes}")
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_constant=_non_finite, parse_float=_finite_float)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RequestRejected(400, f"malformed JSON: {str(error).splitlines()[0]}") from error
     if not isinstance(value, dict):
         raise RequestRejected(422, f"expected a JSON object, got a {_kind(value)}")
+    unknown = sorted(set(value) - set(keys)) if keys is not None else []
+    if unknown and all(key in value for key in keys or ()):  # a missing field is named first
+        raise RequestRejected(
+            422, f"unknown key(s) {unknown}; this endpoint takes {list(keys or ())}"
+        )
     return value
 
 
@@ -92,6 +116,11 @@ def read_messages(value: Any, where: str, default_role: str) -> list[dict[str, s
             if not isinstance(message.get(key), str):
                 got = _kind(message.get(key)) if key in message else "nothing"
                 raise RequestRejected(422, f"'{where}[{j}].{key}' must be a string, got {got}")
+        if message["role"] not in ROLES:
+            raise RequestRejected(
+                422,
+                f"'{where}[{j}].role' must be one of {list(ROLES)}, got {message['role']!r}",
+            )
         messages.append({"role": message["role"], "content": message["content"]})
     return messages
 
@@ -152,13 +181,13 @@ def create_app(service: RewardService) -> FastAPI:
 
     @app.post("/get_reward")
     async def get_reward(request: Request) -> dict[str, Any]:
-        body = await read_object(request, settings.max_body_bytes)
+        body = await read_object(request, settings.max_body_bytes, ("query",))
         texts = read_texts(body, settings.max_request_texts)
         return _answer(await service.score(service.transcripts(texts), "query"))
 
     @app.post("/score")
     async def score(request: Request) -> dict[str, Any]:
-        body = await read_object(request, settings.max_body_bytes)
+        body = await read_object(request, settings.max_body_bytes, ("conversations",))
         prompts, responses = read_conversations(body, settings.max_request_texts)
         encoder = service.conversations(prompts, responses)
         return _answer(await service.score(encoder, "conversations"))

@@ -18,7 +18,11 @@ from typing import Any
 
 from responserank.errors import ConfigError, RequestRejected
 from responserank.llm.data.text import encode_conversations
-from responserank.llm.evaluation.reward_stats import RewardStatistics, reward_transform
+from responserank.llm.evaluation.reward_stats import (
+    RewardStatistics,
+    read_reward_statistics,
+    reward_transform,
+)
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.export.model_card import read_facts
 from responserank.llm.models import load_reward_model
@@ -39,11 +43,16 @@ class Scored:
 
 
 class RewardService:
-    """A loaded reward model, its settings and its batcher."""
+    """A loaded reward model, its settings and its batcher.
+
+    ``stats``: the model folder's reward statistics (None when it holds none), reported by
+    ``/health`` in every mode; rewards are normalised with them only when ``rewards=normalized``.
+    """
 
     def __init__(self, settings: ServeSettings, model, tokenizer, stats: RewardStatistics | None):
         self.settings = settings
         self.stats = stats
+        self.normalise = settings.rewards == "normalized"
         self.max_length = _max_length(settings, model.config)
         self.scorer = RewardModelScorer(
             model, tokenizer, settings.max_batch_size, self.max_length, show_progress=False
@@ -57,7 +66,13 @@ class RewardService:
     def load(cls, settings: ServeSettings) -> RewardService:
         """Load the model of ``settings.model_dir``; ConfigError for a folder that holds none."""
         model_dir = Path(settings.model_dir).expanduser()
-        stats = reward_transform(model_dir, settings.rewards)
+        try:
+            # normalized: ConfigError without statistics; raw: report them when the folder has them
+            stats = reward_transform(model_dir, settings.rewards) or read_reward_statistics(
+                model_dir
+            )
+        except ValueError as error:  # a malformed statistics block, named with its file
+            raise ConfigError(f"--model-dir {model_dir}: {error}") from error
         try:
             model, tokenizer = load_reward_model(model_dir, settings.device, settings.dtype)
         except (OSError, ValueError) as error:
@@ -135,7 +150,7 @@ class RewardService:
         ids, over = self.encode(encoder, field)
         rewards = await self.batcher.score(ids)
         self.requests += 1
-        if self.stats is not None:
+        if self.normalise and self.stats is not None:
             rewards = self.stats.normalise(rewards)
         return Scored([float(r) for r in rewards], over)
 

@@ -22,7 +22,7 @@ from transformers import PreTrainedTokenizerBase
 
 from responserank.llm.data.aggregation import random_choice
 from responserank.llm.data.batching.lengths import fits
-from responserank.llm.data.degenerate import require_left
+from responserank.llm.data.degenerate import require_left, test_size_hint
 from responserank.llm.data.signals.agreement import (
     COUNT_COLUMNS,
     agreement_statistics,
@@ -137,7 +137,8 @@ class MultiPrefSource:
         )
         test_rows, train_rows = kept[in_test], kept[~in_test]
         step = f"test_split (test_size={self.test_size})"
-        require_left(step, len(kept), len(train_rows), where)
+        hint = test_size_hint(self.test_size, len(kept))
+        require_left(step, len(kept), len(train_rows), where, hint)
         train, ties = self._train_table(tables, stats, train_rows, seed)
         require_left(
             "ties (one random annotation per comparison, ties dropped)",

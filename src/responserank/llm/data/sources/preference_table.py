@@ -34,6 +34,7 @@ from responserank.llm.data.degenerate import (
     drop_identical_pairs,
     handle_duplicates,
     require_left,
+    test_size_hint,
 )
 from responserank.llm.data.signals.labels import STRENGTHS
 from responserank.llm.data.sources.base import SourceTables
@@ -195,6 +196,7 @@ class PreferenceTableSource:
                 len(train),
                 int((~in_test).sum()),
                 self.path,
+                test_size_hint(self.test_size, len(train)),
             )
             train = train[~in_test]
         found = dropped.pop("duplicate_rows_found", None)

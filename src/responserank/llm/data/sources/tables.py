@@ -33,8 +33,9 @@ def data_root(path: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(DATA_DIR_ENV)
     if not env:
         raise DataValidationError(
-            f"no data folder given: set the source's path in config or the {DATA_DIR_ENV} "
-            "environment variable to the folder holding lie/ and true/"
+            f"no data folder given: set dataset.path (for an evaluation suite: "
+            f"eval.suites.<i>.path) or the {DATA_DIR_ENV} environment variable to the folder "
+            f"holding lie/ and true/ (e.g. {DATA_DIR_ENV}=../shared/data rr-train ...)"
         )
     return Path(env).expanduser()
 
