@@ -40,35 +40,8 @@ from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.models import load_reward_model
 from responserank.testing.scoring import evaluate_rows, save_model_folder
 from responserank.testing.server import running_server
+from responserank.testing.server import texts as sample_texts
 
-WORDS = [
-    "the",
-    "a",
-    "model",
-    "answer",
-    "explains",
-    "clearly",
-    "why",
-    "each",
-    "step",
-    "follows",
-    "from",
-    "last",
-    "one",
-    "reward",
-    "human",
-    "preference",
-    "response",
-    "prompt",
-    "helpful",
-    "honest",
-    "short",
-    "long",
-    "detailed",
-    "summary",
-    "question",
-    "because",
-]
 MAX_LENGTH = 256
 CONCURRENCY = (1, 4, 16)
 SERVERS = {
@@ -90,12 +63,7 @@ BAD_BODIES = [
 
 
 def transcripts(n: int, seed: int) -> list[str]:
-    rng = np.random.default_rng(seed)
-    return [
-        f"Human: {' '.join(rng.choice(WORDS, size=int(rng.integers(5, 20))))}\n\nAssistant: "
-        + " ".join(rng.choice(WORDS, size=int(rng.integers(10, 80))))
-        for _ in range(n)
-    ]
+    return sample_texts(n, seed, prompt_words=(5, 20), response_words=(10, 80))
 
 
 async def load(url: str, concurrency: int, bodies: list[bytes]) -> tuple[list, float]:

@@ -15,6 +15,36 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+#: Words the generated transcripts are made of (tests and the load benchmark).
+SAMPLE_WORDS = [
+    "the",
+    "a",
+    "model",
+    "answer",
+    "explains",
+    "clearly",
+    "why",
+    "each",
+    "step",
+    "follows",
+    "from",
+    "last",
+    "one",
+    "reward",
+    "human",
+    "preference",
+    "response",
+    "prompt",
+    "helpful",
+    "honest",
+    "short",
+    "long",
+    "detailed",
+    "summary",
+    "question",
+    "because",
+]
+
 READY = re.compile(r"serving .* on (http://[\d.]+:\d+)")
 
 
@@ -68,11 +98,18 @@ def post(url: str, path: str, payload: object | None = None, content: bytes | No
     return httpx.post(f"{url}{path}", json=payload, timeout=60)
 
 
-def texts(n: int, words: Sequence[str], seed: int = 0) -> list[str]:
-    """``n`` transcripts of varied length from ``words``."""
+def texts(
+    n: int,
+    seed: int = 0,
+    words: Sequence[str] = SAMPLE_WORDS,
+    prompt_words: tuple[int, int] = (2, 8),
+    response_words: tuple[int, int] = (3, 25),
+) -> list[str]:
+    """``n`` transcripts ``Human: ...\\n\\nAssistant: ...`` of varied length from ``words``; the
+    word counts are drawn from the half-open ranges ``prompt_words`` and ``response_words``."""
     rng = np.random.default_rng(seed)
     return [
-        f"Human: {' '.join(rng.choice(words, size=int(rng.integers(2, 8))))}\n\nAssistant: "
-        + " ".join(rng.choice(words, size=int(rng.integers(3, 25))))
+        f"Human: {' '.join(rng.choice(words, size=int(rng.integers(*prompt_words))))}\n\nAssistant: "
+        + " ".join(rng.choice(words, size=int(rng.integers(*response_words))))
         for _ in range(n)
     ]

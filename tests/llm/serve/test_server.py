@@ -12,24 +12,8 @@ from omegaconf import OmegaConf
 
 from responserank.llm.train import CONFIG_DIR
 from responserank.testing.scoring import evaluate_rows, save_model_folder
-from responserank.testing.server import post, running_server, texts
+from responserank.testing.server import SAMPLE_WORDS, post, running_server, texts
 
-WORDS = [
-    "the",
-    "a",
-    "model",
-    "answer",
-    "explains",
-    "clearly",
-    "why",
-    "each",
-    "step",
-    "follows",
-    "from",
-    "the",
-    "last",
-    "one",
-]
 MAX_LENGTH = 48  # tokens; the long text below has more
 
 
@@ -38,7 +22,7 @@ def model_dir(tmp_path_factory):
     """A seeded tiny Llama reward model (chat template) with reward statistics."""
     folder = tmp_path_factory.mktemp("model")
     cfg = OmegaConf.load(CONFIG_DIR / "model" / "tiny_llama.yaml")
-    save_model_folder(cfg, folder, texts(20, WORDS, seed=1))
+    save_model_folder(cfg, folder, texts(20, seed=1))
     return folder
 
 
@@ -57,8 +41,8 @@ def server(model_dir):
 
 
 def test_get_reward_and_score_answer_with_evaluates_rewards(server, model_dir, tmp_path):
-    queries = texts(6, WORDS, seed=2)
-    long_text = "Human: hello\n\nAssistant: " + " ".join(WORDS * 6)
+    queries = texts(6, seed=2)
+    long_text = "Human: hello\n\nAssistant: " + " ".join(SAMPLE_WORDS * 6)
     answer = post(server, "/get_reward", {"query": [*queries, long_text]})
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -86,7 +70,7 @@ def test_get_reward_and_score_answer_with_evaluates_rewards(server, model_dir, t
 
 
 def test_concurrent_requests_are_batched_together(server):
-    queries = texts(16, WORDS, seed=3)
+    queries = texts(16, seed=3)
     alone = [post(server, "/get_reward", {"query": [q]}).json()["rewards"][0] for q in queries[:2]]
     before = httpx.get(f"{server}/health").json()
     with ThreadPoolExecutor(16) as pool:
@@ -155,8 +139,8 @@ def test_raw_mode_reports_the_folders_reward_statistics(server, model_dir):
 
 
 def test_refusing_over_long_inputs_and_normalised_rewards(model_dir, tmp_path):
-    queries = texts(3, WORDS, seed=4)
-    long_text = "Human: hello\n\nAssistant: " + " ".join(WORDS * 6)
+    queries = texts(3, seed=4)
+    long_text = "Human: hello\n\nAssistant: " + " ".join(SAMPLE_WORDS * 6)
     config = json.loads((model_dir / "config.json").read_text())
     options = ["--max-length", str(MAX_LENGTH), "--overlong", "refuse", "--rewards", "normalized"]
     with running_server(model_dir, *options) as (url, _):

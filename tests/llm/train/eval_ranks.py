@@ -23,26 +23,11 @@ from responserank.llm.models import build_reward_model, load_tokenizer
 from responserank.llm.training.callbacks import EvalSuitesCallback
 from responserank.llm.training.objectives.responserank import ResponseRankObjective
 from responserank.llm.training.trainer import RewardModelTrainer
+from responserank.testing.server import SAMPLE_WORDS
 
 #: Uneven sizes: 21 held-out comparisons, 2 x 17 suite inputs, batches of 4, two processes.
 HELDOUT_PARTITIONS = (4, 3, 1, 2, 5, 2, 4)
 SUITE_PAIRS = 17
-WORDS = [
-    "the",
-    "a",
-    "model",
-    "answer",
-    "explains",
-    "clearly",
-    "why",
-    "each",
-    "step",
-    "follows",
-    "from",
-    "the",
-    "last",
-    "one",
-]
 
 
 class PairSuite:
@@ -54,7 +39,7 @@ class PairSuite:
         rng = np.random.default_rng(7)
 
         def text() -> str:
-            return " ".join(rng.choice(WORDS, size=int(rng.integers(3, 30))))
+            return " ".join(rng.choice(SAMPLE_WORDS, size=int(rng.integers(3, 30))))
 
         prompts = [text() for _ in range(SUITE_PAIRS)]
         chosen = [text() for _ in range(SUITE_PAIRS)]
