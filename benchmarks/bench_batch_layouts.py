@@ -140,7 +140,7 @@ def comparisons(dataset: str, tokenizer, count: int):
 def setup(model_name: str, dataset: str, args: argparse.Namespace) -> dict:
     from transformers import set_seed
 
-    from responserank.llm.models import build_reward_model, load_tokenizer
+    from responserank.llm.modeling.models import build_reward_model, load_tokenizer
 
     settings = model_settings(model_name)
     tokenizer = load_tokenizer(settings)
@@ -185,7 +185,7 @@ def _trainer(system: str, state: dict, args: argparse.Namespace, out: str):
     from responserank.llm.data.batching.layouts import PackedPairCollator
     from responserank.llm.data.batching.packing import PartitionBatchSampler
     from responserank.llm.data.batching.pair_dataset import PairCollator
-    from responserank.llm.reward_forward import attn_implementation, row_budget
+    from responserank.llm.modeling.reward_forward import attn_implementation, row_budget
     from responserank.llm.training.objectives.bt import BradleyTerryObjective
     from responserank.llm.training.trainer import RewardModelTrainer
     from responserank.testing.trl_reference import trl_reward_trainer

@@ -43,7 +43,7 @@ def _worker(args: argparse.Namespace) -> dict:
     from transformers.trainer_utils import IntervalStrategy
 
     from responserank.llm.config import validate
-    from responserank.llm.models import load_tokenizer
+    from responserank.llm.modeling.models import load_tokenizer
     from responserank.llm.runs.lifecycle import RunLifecycle
     from responserank.llm.train import CONFIG_DIR, build_trainer
     from responserank.llm.training.run_data import prepare_run_data

@@ -37,7 +37,7 @@ from omegaconf import OmegaConf
 from responserank.atomic_io import write_json_atomic, write_text_atomic
 from responserank.configs import config_dir
 from responserank.llm.evaluation.scoring import RewardModelScorer
-from responserank.llm.models import load_reward_model
+from responserank.llm.modeling.models import load_reward_model
 from responserank.testing.scoring import evaluate_rows, save_model_folder
 from responserank.testing.server import running_server
 from responserank.testing.server import texts as sample_texts

@@ -60,7 +60,7 @@ def _prepare(args: argparse.Namespace, tmp: Path) -> dict:
     from transformers import set_seed
 
     from responserank.llm.config import validate
-    from responserank.llm.models import build_reward_model, load_tokenizer
+    from responserank.llm.modeling.models import build_reward_model, load_tokenizer
     from responserank.llm.train import CONFIG_DIR
     from responserank.llm.training.run_data import prepare_run_data
     from responserank.testing.fixtures import write_multipref_fixture

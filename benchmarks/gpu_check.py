@@ -135,7 +135,7 @@ def write_model(size: dict, directory: Path, dtype: str) -> int:
     from transformers import PreTrainedTokenizerFast, set_seed
 
     from responserank.llm.config import model_spec
-    from responserank.llm.models import build_reward_model
+    from responserank.llm.modeling.models import build_reward_model
 
     vocab = {PAD: 0, EOS: 1, **{f"w{i}": i for i in range(2, size["vocab_size"])}}
     tokenizer = PreTrainedTokenizerFast(
@@ -202,7 +202,7 @@ def run_configuration(
 
     from responserank.llm.config import model_spec
     from responserank.llm.data.batching.layouts import sequence_token_count
-    from responserank.llm.models import build_reward_model, load_tokenizer
+    from responserank.llm.modeling.models import build_reward_model, load_tokenizer
 
     cuda = torch.cuda.is_available()
     model_cfg = model_spec(
@@ -296,7 +296,7 @@ def _project_trainer(model, tokenizer, data, out, common, name, layout):
 
     from responserank.llm.data.batching.layouts import PackedPairCollator
     from responserank.llm.data.batching.pair_dataset import PairCollator
-    from responserank.llm.reward_forward import attn_implementation, row_budget
+    from responserank.llm.modeling.reward_forward import attn_implementation, row_budget
     from responserank.llm.training.objectives.bt import BradleyTerryObjective
     from responserank.llm.training.objectives.responserank import ResponseRankObjective
     from responserank.llm.training.trainer import RewardModelTrainer

@@ -14,7 +14,7 @@ from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 from responserank import hub
 from responserank.errors import BenchmarkDataError, DataValidationError, HubUnavailableError
 from responserank.hub import require_available
-from responserank.llm.checkpoints import MODEL_WAYS_OUT, require_checkpoint
+from responserank.llm.modeling.checkpoints import MODEL_WAYS_OUT, require_checkpoint
 
 WAYS_OUT = "model=minilm or model.name_or_path=<folder>"
 

@@ -88,6 +88,16 @@ LAYER_RULES = [
         ),
     ),
     ("responserank.llm.training", ("responserank.llm.analysis",)),
+    (
+        "responserank.llm.modeling",
+        (
+            "responserank.llm.training",
+            "responserank.llm.runs",
+            "responserank.llm.evaluation",
+            "responserank.llm.data.prepare",
+            "responserank.llm.analysis",
+        ),
+    ),
     ("responserank.llm.runs", ("responserank.llm.training", "responserank.llm.analysis")),
     ("responserank.synthetic", ("responserank.llm",)),
 ]

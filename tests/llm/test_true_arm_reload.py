@@ -12,7 +12,7 @@ from rapl_fixtures import write_lie_folder, write_true_folder
 
 from responserank.llm.data.sources.lie import load_lie_full
 from responserank.llm.evaluation.true_model import binary_cross_entropy
-from responserank.llm.models import ADAPTER_BASE_DIR
+from responserank.llm.modeling.models import ADAPTER_BASE_DIR
 from responserank.llm.train import run
 from responserank.llm.true_arm import main as true_arm_main
 

@@ -37,8 +37,8 @@ from responserank.llm.evaluation.records import (
 from responserank.llm.evaluation.reward_stats import reward_transform
 from responserank.llm.evaluation.scoring import NormalisedScorer, RewardModelScorer
 from responserank.llm.evaluation.suites import load_suite_data, run_suites
-from responserank.llm.model_files import check_model_folder
-from responserank.llm.models import load_reward_model
+from responserank.llm.modeling.model_files import check_model_folder
+from responserank.llm.modeling.models import load_reward_model
 from responserank.llm.runs.record import RunRecord, config_value
 from responserank.reading import read_yaml
 

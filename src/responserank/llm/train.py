@@ -37,16 +37,16 @@ from responserank.cli_errors import exit_on_project_error, run_hydra
 from responserank.configs import check_group_choices, check_top_level_keys, config_dir
 from responserank.errors import ConfigError, RunStopped
 from responserank.hub import DATASET_WAYS_OUT, require_available
-from responserank.llm.checkpoints import check_model_available, position_limit
 from responserank.llm.config import RunSpec, top_level_keys, validate
 from responserank.llm.data.batching.layouts import PackedPairCollator
 from responserank.llm.data.batching.pair_dataset import PairCollator
 from responserank.llm.data.stats import format_stats
 from responserank.llm.evaluation.base import EvalSuite
 from responserank.llm.evaluation.suites import load_suite_data, require_suite_data
-from responserank.llm.models import build_reward_model, load_tokenizer
-from responserank.llm.padding import align_pad_token
-from responserank.llm.reward_forward import (
+from responserank.llm.modeling.checkpoints import check_model_available, position_limit
+from responserank.llm.modeling.models import build_reward_model, load_tokenizer
+from responserank.llm.modeling.padding import align_pad_token
+from responserank.llm.modeling.reward_forward import (
     attn_implementation,
     configured_layout,
     resolve_batch_layout,

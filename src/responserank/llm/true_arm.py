@@ -32,7 +32,7 @@ from responserank.llm.data.sources.lie import load_lie_full
 from responserank.llm.data.sources.true import TrueItemsSource, load_true_split
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.true_model import predict_lie_correctness, score_items
-from responserank.llm.models import load_reward_model
+from responserank.llm.modeling.models import load_reward_model
 from responserank.llm.runs.lifecycle import finished_record
 from responserank.llm.runs.record import RunRecord, config_value
 from responserank.reading import read_yaml

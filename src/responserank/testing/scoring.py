@@ -15,7 +15,7 @@ from responserank.llm.config import model_spec
 from responserank.llm.evaluate import CONF_DIR, evaluate
 from responserank.llm.evaluation.reward_stats import RewardStatistics, write_reward_statistics
 from responserank.llm.evaluation.scoring import RewardModelScorer
-from responserank.llm.models import build_reward_model, load_tokenizer
+from responserank.llm.modeling.models import build_reward_model, load_tokenizer
 
 
 def evaluate_rows(

@@ -22,7 +22,7 @@ from responserank.llm.evaluation.rewardbench_v1 import RewardBenchV1
 from responserank.llm.evaluation.rewardbench_v2 import RewardBenchV2
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.evaluation.suites import run_suites
-from responserank.llm.models import build_reward_model, load_reward_model, load_tokenizer
+from responserank.llm.modeling.models import build_reward_model, load_reward_model, load_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 N_V1_METRICS = 23 + 4 + 1 + 2  # subsets, sections, overall, truncated + identical_skipped

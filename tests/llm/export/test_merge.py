@@ -22,7 +22,7 @@ from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.export.__main__ import main as export_main
 from responserank.llm.export.hub import upload_manifest
 from responserank.llm.export.model_card import read_facts, score_snippet, write_card
-from responserank.llm.models import build_reward_model, load_tokenizer
+from responserank.llm.modeling.models import build_reward_model, load_tokenizer
 from responserank.llm.train import CONFIG_DIR
 from responserank.testing.plain_python import run_without_package
 from responserank.testing.scoring import evaluate_rows

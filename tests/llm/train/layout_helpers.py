@@ -15,8 +15,8 @@ from transformers import TrainerCallback, TrainingArguments, set_seed
 from responserank.llm.config import model_spec
 from responserank.llm.data.batching.layouts import PackedPairCollator
 from responserank.llm.data.batching.pair_dataset import PairCollator, TokenizedPairs
-from responserank.llm.models import build_reward_model, load_tokenizer
-from responserank.llm.reward_forward import attn_implementation, row_budget
+from responserank.llm.modeling.models import build_reward_model, load_tokenizer
+from responserank.llm.modeling.reward_forward import attn_implementation, row_budget
 from responserank.llm.training.objectives.bt import BradleyTerryObjective
 from responserank.llm.training.objectives.margin import MarginObjective
 from responserank.llm.training.objectives.rapl_beta import RaplBetaObjective

@@ -23,7 +23,7 @@ from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu
 from train_helpers import compose_config, tiny_model_config
 
 from responserank.llm.config import model_spec
-from responserank.llm.models import build_reward_model, load_tokenizer
+from responserank.llm.modeling.models import build_reward_model, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIGS = REPO / "conf" / "accelerate"

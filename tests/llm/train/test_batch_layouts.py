@@ -20,7 +20,7 @@ from layout_helpers import OBJECTIVES, PACKED, collator, prefixed_pairs, tiny_mo
 from responserank.llm.data.batching.packing import PartitionBatchSampler
 from responserank.llm.data.batching.pair_dataset import TokenizedPairs
 from responserank.llm.data.text import encode_conversations
-from responserank.llm.reward_forward import attention_cost, sequence_rewards
+from responserank.llm.modeling.reward_forward import attention_cost, sequence_rewards
 from responserank.llm.training.trainer import comparison_batch
 
 TOLERANCE = 1e-5

@@ -10,8 +10,8 @@ from transformers import set_seed
 
 from responserank.errors import ConfigError
 from responserank.llm.config import model_spec
-from responserank.llm.frozen_backbone import memo_for
-from responserank.llm.models import build_reward_model, load_tokenizer, resolve_checkpoint
+from responserank.llm.modeling.frozen_backbone import memo_for
+from responserank.llm.modeling.models import build_reward_model, load_tokenizer, resolve_checkpoint
 from responserank.llm.train import CONFIG_DIR
 
 TEXTS = ["Human: Is the sky blue?\n\nAssistant: Yes.", "Human: 2+2?\n\nAssistant: 4, of course."]

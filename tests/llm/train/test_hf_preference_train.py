@@ -13,7 +13,7 @@ from responserank.jsonl import read_json_objects
 from responserank.llm.config import data_spec, model_spec
 from responserank.llm.data.batching.pair_dataset import tokenize_table
 from responserank.llm.data.prepare import prepare_data
-from responserank.llm.models import load_tokenizer
+from responserank.llm.modeling.models import load_tokenizer
 from responserank.llm.train import run
 
 ROWS = 24

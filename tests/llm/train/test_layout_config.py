@@ -9,7 +9,7 @@ from train_helpers import FAST, compose_config, tiny_model_config
 from transformers import AutoConfig
 
 from responserank.errors import ConfigError
-from responserank.llm.reward_forward import configured_layout, resolve_batch_layout
+from responserank.llm.modeling.reward_forward import configured_layout, resolve_batch_layout
 from responserank.llm.train import CONFIG_DIR, run
 
 

@@ -17,7 +17,7 @@ from responserank.llm.evaluation.reward_stats import read_reward_statistics
 from responserank.llm.export import hub
 from responserank.llm.export.hub import push_model_folder, upload_manifest
 from responserank.llm.export.model_card import read_facts
-from responserank.llm.models import load_tokenizer
+from responserank.llm.modeling.models import load_tokenizer
 from responserank.llm.train import run
 from responserank.llm.training.run_data import prepare_run_data
 from responserank.testing.plain_python import run_without_package

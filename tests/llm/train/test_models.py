@@ -10,7 +10,7 @@ from train_helpers import tiny_model_config
 from transformers import set_seed
 
 from responserank.llm.config import model_spec
-from responserank.llm.models import (
+from responserank.llm.modeling.models import (
     LLAMA_FINETUNE_PAD,
     build_reward_model,
     choose_pad_token,

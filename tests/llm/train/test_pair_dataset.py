@@ -11,7 +11,7 @@ from train_helpers import tiny_model_config
 from responserank.errors import TableError
 from responserank.llm.config import model_spec
 from responserank.llm.data.batching.pair_dataset import PairCollator, tokenize_table, validate_table
-from responserank.llm.models import load_tokenizer
+from responserank.llm.modeling.models import load_tokenizer
 
 
 def _table(n=3):

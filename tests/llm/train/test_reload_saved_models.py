@@ -21,7 +21,7 @@ from responserank.llm.config import model_spec
 from responserank.llm.evaluate import CONF_DIR as EVALUATE_CONF_DIR
 from responserank.llm.evaluate import evaluate
 from responserank.llm.evaluation.scoring import RewardModelScorer
-from responserank.llm.models import (
+from responserank.llm.modeling.models import (
     ADAPTER_BASE_DIR,
     add_lora,
     load_reward_model,

@@ -19,7 +19,7 @@ from transformers import TrainerCallback, TrainingArguments, set_seed
 
 from responserank.llm.config import model_spec
 from responserank.llm.data.batching.pair_dataset import PairCollator
-from responserank.llm.models import build_reward_model, load_tokenizer
+from responserank.llm.modeling.models import build_reward_model, load_tokenizer
 from responserank.llm.training.objectives.bt import BradleyTerryObjective
 from responserank.llm.training.trainer import RewardModelTrainer
 from responserank.testing.trl_reference import trl_reward_trainer

@@ -17,9 +17,9 @@ from responserank.llm.data.batching.layouts import (
 )
 from responserank.llm.data.text import encode_conversations
 from responserank.llm.evaluation.reward_stats import RewardStatistics
-from responserank.llm.models import TRAINING_PADDING_SIDE
-from responserank.llm.padding import align_pad_token
-from responserank.llm.reward_forward import (
+from responserank.llm.modeling.models import TRAINING_PADDING_SIDE
+from responserank.llm.modeling.padding import align_pad_token
+from responserank.llm.modeling.reward_forward import (
     attn_implementation,
     resolve_batch_layout,
     row_budget,
@@ -34,9 +34,9 @@ class RewardModelScorer:
     """Scores pairs in length-sorted batches, so padding (and wasted compute) stays small.
 
     The model's first logit is the reward. Batches are padded on the side training padded
-    (:data:`responserank.llm.models.TRAINING_PADDING_SIDE`), whatever ``padding_side`` the saved
+    (:data:`responserank.llm.modeling.models.TRAINING_PADDING_SIDE`), whatever ``padding_side`` the saved
     tokenizer carries, and with the token id the model reads the reward by
-    (:func:`~responserank.llm.padding.align_pad_token`, which sets the tokenizer's pad token; a
+    (:func:`~responserank.llm.modeling.padding.align_pad_token`, which sets the tokenizer's pad token; a
     ConfigError when there is none), so a reward does not depend on the batch it was scored in. Inputs longer
     than ``max_length`` tokens are cut there; ``truncated`` says which, and ``drop_truncated``
     asks the suites to leave those rows out. The model is put in eval mode while scoring and

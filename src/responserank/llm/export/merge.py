@@ -2,7 +2,7 @@
 
     python -m responserank.llm.export merge runs/llm/<group>/<run>/model merged/
 
-The adapter is loaded as evaluation loads it (:func:`responserank.llm.models.load_reward_model`:
+The adapter is loaded as evaluation loads it (:func:`responserank.llm.modeling.models.load_reward_model`:
 its base from the hub id it records or from its ``base/`` folder, one output, the tokenizer's pad
 token), folded into the base weights with peft's ``merge_and_unload`` and saved with the tokenizer,
 the reward statistics (moved into ``config.json``) and a model card for the merged folder. A QLoRA
@@ -18,7 +18,7 @@ from pathlib import Path
 from responserank.errors import ConfigError
 from responserank.llm.evaluation.reward_stats import read_reward_statistics, write_reward_statistics
 from responserank.llm.export.model_card import read_facts, write_card
-from responserank.llm.models import load_reward_model
+from responserank.llm.modeling.models import load_reward_model
 
 
 def merge_adapter(

@@ -25,7 +25,7 @@ from responserank.llm.evaluation.reward_stats import (
 )
 from responserank.llm.evaluation.scoring import RewardModelScorer
 from responserank.llm.export.model_card import read_facts
-from responserank.llm.models import load_reward_model
+from responserank.llm.modeling.models import load_reward_model
 from responserank.llm.serve.batcher import RequestBatcher
 from responserank.llm.serve.settings import ServeSettings
 

@@ -41,8 +41,8 @@ from responserank.errors import ConfigError
 from responserank.llm.data.batching.layouts import sequence_token_count
 from responserank.llm.data.batching.packing import CohesionStats, PartitionBatchSampler
 from responserank.llm.data.batching.pair_dataset import TokenizedPairs
-from responserank.llm.models import save_adapter_base
-from responserank.llm.reward_forward import sequence_rewards
+from responserank.llm.modeling.models import save_adapter_base
+from responserank.llm.modeling.reward_forward import sequence_rewards
 from responserank.llm.training.objectives.base import ComparisonBatch, PairwiseObjective
 from responserank.llm.training.schedules import STEP_DECAY, step_decay_scheduler
 
@@ -185,7 +185,7 @@ class RewardModelTrainer(Trainer):
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """Save as the Trainer does; the final save of a LoRA model on a randomly initialised base
-        also writes that base (:func:`responserank.llm.models.save_adapter_base`), so the saved
+        also writes that base (:func:`responserank.llm.modeling.models.save_adapter_base`), so the saved
         adapter can be reloaded for scoring."""
         super().save_model(output_dir, _internal_call)
         if not _internal_call and self.args.should_save:
@@ -235,7 +235,7 @@ class RewardModelTrainer(Trainer):
         self, model: torch.nn.Module, inputs: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Rewards of the chosen and the rejected response of every comparison, from a batch in
-        any layout (:func:`responserank.llm.reward_forward.sequence_rewards`)."""
+        any layout (:func:`responserank.llm.modeling.reward_forward.sequence_rewards`)."""
         chosen, rejected = sequence_rewards(model, inputs).chunk(2)
         return chosen, rejected
 

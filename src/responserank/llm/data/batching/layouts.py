@@ -11,7 +11,7 @@
   *token* sequences, so chat templates and tokenizer boundary effects cannot make it wrong; the
   rejected rest takes the positions that follow the prefix (as the chosen rest does) and a 4-D
   mask (``span_ids`` and ``branch_ids``, turned into a mask by
-  :func:`responserank.llm.reward_forward.sequence_rewards`) hides the chosen tokens from the
+  :func:`responserank.llm.modeling.reward_forward.sequence_rewards`) hides the chosen tokens from the
   rejected ones. Either rest may be empty (a chosen that is a prefix of the rejected) and the
   prefix may be empty (no common prefix): both rewards still equal separate forwards.
 
@@ -26,7 +26,7 @@ span (or twice that), or the "safe" arrangement, where spans longer than the pad
 back into their sequences and no row is longer than the padded row (at most as many rows as the
 padded layout, none longer, so never more tokens or attention area). The cost of an arrangement
 is rows x T x (1 + a x T), a the cost of one attention score relative to one token's
-projections, estimated from the model's shape (:func:`responserank.llm.reward_forward.
+projections, estimated from the model's shape (:func:`responserank.llm.modeling.reward_forward.
 attention_cost`); since the safe arrangement never costs more than padded, neither does the
 chosen one. Without an estimate the spans are kept only when they compute no more tokens and no
 more attention area than padded. A fixed ``tokens_per_row`` caps rows at that length instead:
@@ -148,7 +148,7 @@ class RowBudget:
     """How spans are grouped into rows (see the module docstring): ``one_row`` for varlen or
     block-sparse kernels; else rows of at most ``tokens_per_row`` tokens, or (None) the automatic
     bound. ``attention_cost``: the cost of one (query, key) score relative to one token's
-    projections (:func:`responserank.llm.reward_forward.attention_cost`); with it the automatic
+    projections (:func:`responserank.llm.modeling.reward_forward.attention_cost`); with it the automatic
     bound picks the cheapest arrangement by rows x T x (1 + attention_cost x T), without it the
     one that computes no more tokens and no more attention area than the padded layout."""
 

@@ -158,7 +158,7 @@ class PairCollator:
     """Right-pads chosen and rejected sequences into one (2B, L) batch, chosen rows first.
 
     ``pad_token_id`` must be the id the model reads the reward by (its config's
-    ``pad_token_id``; :func:`responserank.llm.padding.align_pad_token` returns it).
+    ``pad_token_id``; :func:`responserank.llm.modeling.padding.align_pad_token` returns it).
     """
 
     pad_token_id: int

@@ -1,4 +1,4 @@
-"""Padding and reading the reward use one token id (responserank.llm.padding), so a reward does not
+"""Padding and reading the reward use one token id (responserank.llm.modeling.padding), so a reward does not
 depend on the batch it is scored in, whatever pad token the saved tokenizer has."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassificat
 from responserank.errors import ConfigError
 from responserank.llm.config import model_spec
 from responserank.llm.evaluation.scoring import RewardModelScorer
-from responserank.llm.models import build_reward_model, load_reward_model, load_tokenizer
-from responserank.llm.padding import align_pad_token
+from responserank.llm.modeling.models import build_reward_model, load_reward_model, load_tokenizer
+from responserank.llm.modeling.padding import align_pad_token
 from responserank.llm.train import CONFIG_DIR
 
 PROMPTS = [f"Question {i}: " + "why? " * (i % 5) for i in range(12)]

@@ -32,11 +32,15 @@ from transformers import (
 
 from responserank.errors import ConfigError
 from responserank.hub import require_available
-from responserank.llm.checkpoints import MODEL_WAYS_OUT, require_checkpoint, resolve_checkpoint
 from responserank.llm.config.model import ModelConfig
-from responserank.llm.frozen_backbone import freeze_backbone
-from responserank.llm.model_files import check_model_folder
-from responserank.llm.padding import align_pad_token
+from responserank.llm.modeling.checkpoints import (
+    MODEL_WAYS_OUT,
+    require_checkpoint,
+    resolve_checkpoint,
+)
+from responserank.llm.modeling.frozen_backbone import freeze_backbone
+from responserank.llm.modeling.model_files import check_model_folder
+from responserank.llm.modeling.padding import align_pad_token
 
 log = logging.getLogger(__name__)
 
@@ -295,12 +299,12 @@ def load_reward_model(
     ``dtype`` (the run's ``model.dtype``; ``auto`` means bfloat16 there) and prepared for k-bit
     training as training prepared it. ``dtype`` is ``auto`` (as saved) or float32/bfloat16/float16. The tokenizer pads on
     :data:`TRAINING_PADDING_SIDE`, with the token id the model reads the reward by
-    (:func:`~responserank.llm.padding.align_pad_token`; a tokenizer saved without a pad token
+    (:func:`~responserank.llm.modeling.padding.align_pad_token`; a tokenizer saved without a pad token
     pads with the config's ``pad_token_id``, else EOS). ``attn_implementation``
     (transformers' name, e.g. ``sdpa``, ``eager``, ``flash_attention_2``) replaces the default.
 
     Raises InputFileError naming the file when ``model_dir`` is missing, holds no saved model or a
-    truncated one (:func:`~responserank.llm.model_files.check_model_folder`), ConfigError when
+    truncated one (:func:`~responserank.llm.modeling.model_files.check_model_folder`), ConfigError when
     no padding token can be found, and ValueError for a model that is not a single-output reward
     model or an adapter whose base cannot be found.
     """

@@ -40,7 +40,6 @@ from transformers.utils import (
 )
 
 from responserank.errors import ConfigError
-from responserank.llm.checkpoints import require_checkpoint
 from responserank.llm.config.model import ATTN_IMPLEMENTATIONS, ModelConfig
 from responserank.llm.data.batching.layouts import (
     BRANCH_IDS,
@@ -50,6 +49,7 @@ from responserank.llm.data.batching.layouts import (
     SPAN_IDS,
     RowBudget,
 )
+from responserank.llm.modeling.checkpoints import require_checkpoint
 
 #: Kernels that compute every (query, key) score of a row whatever the mask hides.
 DENSE_ATTENTION = ("sdpa", "eager")
