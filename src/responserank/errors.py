@@ -175,9 +175,19 @@ def describe_rows(table: Any, mask: Any, limit: int = 5) -> str:
 
 
 def nearest_key(wrong: str, valid: Any) -> str | None:
-    """The valid key closest to ``wrong`` (``difflib``, ignoring case), or None when none is close."""
+    """The valid key closest to ``wrong``, ignoring case, or None when none is close.
+
+    A key whose words' initials spell ``wrong`` (``lr`` -> ``learning_rate``) comes first, then
+    the closest spelling (``difflib``).
+    """
     by_lower = {str(key).lower(): str(key) for key in valid}
-    near = difflib.get_close_matches(wrong.lower(), list(by_lower), n=1, cutoff=0.6)
+    wrong = wrong.lower()
+    initials = [
+        key for key in by_lower if "_" in key and "".join(w[:1] for w in key.split("_")) == wrong
+    ]
+    if initials:
+        return by_lower[initials[0]]
+    near = difflib.get_close_matches(wrong, list(by_lower), n=1, cutoff=0.6)
     return by_lower[near[0]] if near else None
 
 

@@ -184,3 +184,13 @@ def test_the_command_line_names_the_nearest_top_level_key(tmp_path):
     assert done.returncode == 2
     assert "config key 'sed': the run config has no key 'sed'; did you mean seed" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_abbreviated_key_suggests_the_key_its_initials_spell():
+    from responserank.errors import nearest_key
+
+    keys = ["learning_rate", "lr_scheduler", "weight_decay", "num_epochs"]
+    assert nearest_key("lr", keys) == "learning_rate"
+    assert nearest_key("WD", keys) == "weight_decay"
+    assert nearest_key("num_epoch", keys) == "num_epochs"
+    assert nearest_key("zzz", keys) is None
